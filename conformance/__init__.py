@@ -1,0 +1,1 @@
+"""Conformance checks: one pytest module per area, data under data/."""

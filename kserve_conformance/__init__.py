@@ -1,0 +1,1 @@
+"""kserve-conformance: an end-to-end conformance suite for KServe InferenceServices."""

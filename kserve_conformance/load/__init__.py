@@ -1,0 +1,1 @@
+"""Open-loop load generation with exact (HDR) latency accounting."""

@@ -1,0 +1,1 @@
+"""The embedded local target: Kubernetes API emulator, reconciler, model servers, ingress gateway."""

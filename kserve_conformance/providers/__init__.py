@@ -1,0 +1,1 @@
+"""Reads real clusters and the embedded local target through one interface."""
