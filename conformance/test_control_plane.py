@@ -1,0 +1,89 @@
+"""Control-plane checks: SEED.md steps 2-3 (apply, Ready, URLs), judged from the cluster's own config."""
+
+from __future__ import annotations
+
+import allure
+import pytest
+
+from kserve_conformance.catalog import DATA, load_yaml
+from kserve_conformance.fixtures.services import DeployedService
+from kserve_conformance.kube import conditions
+from kserve_conformance.spec import EXTENDED, conformance, not_supported
+from kserve_conformance.urls import KNATIVE
+
+CONDITIONS = load_yaml(DATA / "conditions.yaml")
+KNATIVE_CONDITIONS = CONDITIONS["extended"][KNATIVE]
+
+
+@conformance("ManifestAppliesVerbatim", "The InferenceService manifest is accepted as written and its spec "
+             "is stored unchanged.")
+def test_manifest_applies_verbatim(service: DeployedService) -> None:
+    stored = service.created.get("spec")
+    sent = service.api.load_manifest(service.entry.manifest_text)["spec"]
+    rewritten = service.created["spec"]["predictor"]
+    assert stored is not None, "the API server returned the InferenceService without a spec"
+    # storageUri may be rewritten by --storage-uri-map; everything else must round-trip exactly.
+    for component in ("model", "sklearn"):
+        if component in sent["predictor"] and "storageUri" in sent["predictor"][component]:
+            sent["predictor"][component]["storageUri"] = rewritten[component]["storageUri"]
+    assert stored == sent, f"spec changed on apply: sent {sent}, stored {stored}"
+
+
+@pytest.mark.parametrize("condition", CONDITIONS["core"])
+@conformance("ReadyConditions", "Once Ready, the service reports Ready, PredictorReady and IngressReady "
+             "as True (Ready = PredictorReady ∧ IngressReady).")
+def test_ready_conditions(service: DeployedService, condition: str) -> None:
+    found = conditions(service.current())
+    assert condition in found, (f"condition {condition} missing from status.conditions "
+                                f"(present: {sorted(found) or 'none'})")
+    assert found[condition]["status"] == "True", (
+        f"condition {condition} is {found[condition]['status']}, expected True")
+
+
+@pytest.mark.parametrize("condition", KNATIVE_CONDITIONS)
+@conformance("KnativeConditions", "In Knative mode the Knative route and configuration conditions are "
+             "reported True.", level=EXTENDED, features=("Knative",))
+def test_knative_conditions(service: DeployedService, condition: str) -> None:
+    if service.mode != KNATIVE:
+        not_supported("Knative", f"the service runs in {service.mode} mode")
+    found = conditions(service.current())
+    assert condition in found, f"condition {condition} missing (present: {sorted(found)})"
+    assert found[condition]["status"] == "True", f"condition {condition} is {found[condition]['status']}"
+
+
+@conformance("ObservedGeneration", "status.observedGeneration reaches metadata.generation: the status "
+             "describes the spec that was applied.")
+def test_observed_generation(service: DeployedService) -> None:
+    current = service.current()
+    generation = current["metadata"].get("generation")
+    observed = current.get("status", {}).get("observedGeneration")
+    assert observed == generation, f"status.observedGeneration is {observed}, metadata.generation is {generation}"
+
+
+@conformance("StatusURL", "status.url has the host the cluster's deployment mode and domain template "
+             "prescribe.")
+def test_status_url(service: DeployedService) -> None:
+    url = service.current().get("status", {}).get("url")
+    with allure.step(f"expect {service.expected.url} ({service.mode} mode)"):
+        assert url == service.expected.url, (
+            f"status.url is {url!r}, but {service.mode} mode with this cluster's configuration gives "
+            f"{service.expected.url!r}")
+
+
+@conformance("AddressURL", "status.address.url is the in-cluster address for the deployment mode.")
+def test_address_url(service: DeployedService) -> None:
+    address = service.current().get("status", {}).get("address", {}).get("url")
+    assert address == service.expected.address_url, (
+        f"status.address.url is {address!r}, expected {service.expected.address_url!r} for {service.mode} mode")
+
+
+@conformance("LatestRevisionTraffic", "In Knative mode all traffic goes to the latest ready revision.",
+             level=EXTENDED, features=("Knative",))
+def test_latest_revision_traffic(service: DeployedService) -> None:
+    if service.mode != KNATIVE:
+        not_supported("Knative", f"the service runs in {service.mode} mode")
+    predictor = service.current().get("status", {}).get("components", {}).get("predictor", {})
+    traffic = predictor.get("traffic", [])
+    latest = [t for t in traffic if t.get("latestRevision")]
+    assert latest, f"no traffic target marked latestRevision in status.components.predictor.traffic: {traffic}"
+    assert sum(t.get("percent", 0) for t in latest) == 100, f"latest revision does not get 100% of traffic: {traffic}"

@@ -1,0 +1,218 @@
+"""InferenceService operations over the Kubernetes API, identical for every provider.
+
+Waiting is done by watching, never by sleeping: the wait ends on the event that makes the
+condition true, resumes from the last resourceVersion when the server closes the stream, and
+reports progress (elapsed time, current conditions) as it goes, because "still waiting" with no
+detail is the most common complaint about KServe readiness timeouts (kserve/kserve#1594).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
+
+from kserve_conformance.errors import SetupError
+
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kserve-conformance"}
+Obj = dict[str, Any]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Named timeouts, like Gateway API's conformance suite: each says what it bounds."""
+
+    ready_s: float = 300.0  # apply → Ready=True
+    delete_s: float = 120.0  # delete → object gone (model server stopped)
+    namespace_s: float = 120.0  # namespace deletion → gone
+    request_s: float = 30.0  # one data-plane request
+    consistency_s: float = 60.0  # Ready → N consecutive successes through the ingress
+
+
+def conditions(obj: Obj) -> dict[str, Obj]:
+    return {c["type"]: c for c in obj.get("status", {}).get("conditions", [])}
+
+
+def describe_conditions(obj: Obj) -> str:
+    parts = []
+    for ctype, c in sorted(conditions(obj).items()):
+        reason = f" ({c['reason']})" if c.get("reason") else ""
+        parts.append(f"{ctype}={c.get('status')}{reason}")
+    return ", ".join(parts) or "no conditions yet"
+
+
+def is_ready(obj: Obj) -> bool:
+    meta_gen = obj.get("metadata", {}).get("generation")
+    status = obj.get("status", {})
+    observed = status.get("observedGeneration")
+    fresh = meta_gen is None or observed is None or observed >= meta_gen
+    return fresh and conditions(obj).get("Ready", {}).get("status") == "True"
+
+
+def forbidden(err: ApiException, verb: str, what: str, namespace: str) -> SetupError:
+    return SetupError(f"forbidden to {verb} {what} in namespace {namespace}",
+                      f"grant '{verb}' on {what} to this user (RBAC), or use --namespace with one you may use")
+
+
+class InferenceServices:
+    def __init__(self, api: client.ApiClient, namespace: str, progress: Progress | None = None) -> None:
+        self.custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
+        self.namespace = namespace
+        self.progress = progress or (lambda _msg: None)
+
+    @staticmethod
+    def load_manifest(text: str) -> Obj:
+        doc = yaml.safe_load(text)
+        if not isinstance(doc, dict) or doc.get("kind") != "InferenceService":
+            raise ValueError("manifest is not an InferenceService")
+        return doc
+
+    def create(self, manifest: Obj) -> Obj:
+        body = dict(manifest)
+        meta = dict(body.get("metadata", {}))
+        meta["labels"] = {**meta.get("labels", {}), **MANAGED_BY}
+        body["metadata"] = meta
+        try:
+            return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)
+        except ApiException as err:
+            if err.status == 403:
+                raise forbidden(err, "create", "inferenceservices", self.namespace) from err
+            raise
+
+    def get(self, name: str) -> Obj:
+        return self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+    def wait_ready(self, name: str, timeout_s: float) -> Obj:
+        """Block until Ready=True for the current generation; raise TimeoutError with the state."""
+        start = time.monotonic()
+        last: Obj = self.get(name)
+        last_report = ""
+        if is_ready(last):
+            return last
+        w = watch.Watch()
+        rv = last["metadata"]["resourceVersion"]
+        while (remaining := timeout_s - (time.monotonic() - start)) > 0:
+            try:
+                for event in w.stream(self.custom.list_namespaced_custom_object, GROUP, VERSION, self.namespace,
+                                      PLURAL, field_selector=f"metadata.name={name}", resource_version=rv,
+                                      timeout_seconds=max(1, int(min(remaining, 30)))):
+                    obj = event["object"]
+                    rv = obj["metadata"]["resourceVersion"]
+                    if event["type"] == "DELETED":
+                        raise RuntimeError(f"InferenceService {name} was deleted while waiting for Ready")
+                    last = obj
+                    report = describe_conditions(obj)
+                    if report != last_report:
+                        self.progress(f"{name}: {time.monotonic() - start:5.1f}s {report}")
+                        last_report = report
+                    if is_ready(obj):
+                        w.stop()
+                        return obj
+                    if time.monotonic() - start > timeout_s:
+                        w.stop()
+                        break
+            except ApiException as err:
+                if err.status != 410:
+                    raise
+                last = self.get(name)  # the version expired: re-read and watch from now
+                rv = last["metadata"]["resourceVersion"]
+                if is_ready(last):
+                    return last
+        raise TimeoutError(f"InferenceService {self.namespace}/{name} not Ready after {timeout_s:.0f}s: "
+                           f"{describe_conditions(last)}")
+
+    def delete(self, name: str) -> None:
+        try:
+            self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+    def wait_gone(self, name: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                obj = self.get(name)
+            except ApiException as err:
+                if err.status == 404:
+                    return
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"InferenceService {self.namespace}/{name} still present "
+                                   f"{timeout_s:.0f}s after deletion (finalizers: "
+                                   f"{obj['metadata'].get('finalizers', [])})")
+            w = watch.Watch()
+            for event in w.stream(self.custom.list_namespaced_custom_object, GROUP, VERSION, self.namespace,
+                                  PLURAL, field_selector=f"metadata.name={name}",
+                                  resource_version=obj["metadata"]["resourceVersion"],
+                                  timeout_seconds=max(1, int(min(remaining, 30)))):
+                if event["type"] == "DELETED":
+                    w.stop()
+                    return
+
+    # --- diagnostics ---------------------------------------------------------------------------
+    def diagnostics(self, name: str, log_lines: int = 50) -> dict[str, str]:
+        """The object, its events, its pods and the model server's log tail, as text attachments."""
+        out: dict[str, str] = {}
+        try:
+            out["inferenceservice.yaml"] = yaml.safe_dump(self.get(name), sort_keys=False)
+        except ApiException as err:
+            out["inferenceservice.yaml"] = f"unavailable: {err.status} {err.reason}"
+        try:
+            events = self.core.list_namespaced_event(self.namespace,
+                                                     field_selector=f"involvedObject.name={name}").items
+            out["events.txt"] = "\n".join(
+                f"{e.last_timestamp or ''} {e.type} {e.reason}: {e.message}" for e in events) or "no events"
+        except ApiException as err:
+            out["events.txt"] = f"unavailable: {err.status} {err.reason}"
+        try:
+            pods = self.core.list_namespaced_pod(self.namespace,
+                                                 label_selector=f"serving.kserve.io/inferenceservice={name}").items
+        except ApiException as err:
+            out["pods.txt"] = f"unavailable: {err.status} {err.reason}"
+            pods = []
+        lines = []
+        for pod in pods:
+            statuses = ", ".join(f"{cs.name} ready={cs.ready} restarts={cs.restart_count}"
+                                 for cs in pod.status.container_statuses or [])
+            lines.append(f"{pod.metadata.name} {pod.status.phase} {statuses}")
+            try:
+                out[f"log-{pod.metadata.name}.txt"] = self.core.read_namespaced_pod_log(
+                    pod.metadata.name, self.namespace, container="kserve-container", tail_lines=log_lines)
+            except ApiException as err:
+                out[f"log-{pod.metadata.name}.txt"] = f"unavailable: {err.status} {err.reason}"
+        if pods:
+            out["pods.txt"] = "\n".join(lines)
+        out.setdefault("pods.txt", "no pods")
+        return out
+
+
+def wait_namespace_gone(core: client.CoreV1Api, name: str, timeout_s: float) -> None:
+    """Deleting a namespace only starts it: wait until its contents and it are really gone."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            ns = core.read_namespace(name)
+        except ApiException as err:
+            if err.status == 404:
+                return
+            raise
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"namespace {name} still {ns.status.phase} {timeout_s:.0f}s after deletion")
+        w = watch.Watch()
+        for event in w.stream(core.list_namespace, field_selector=f"metadata.name={name}",
+                              resource_version=ns.metadata.resource_version,
+                              timeout_seconds=max(1, int(min(remaining, 30)))):
+            if event["type"] == "DELETED":
+                w.stop()
+                return

@@ -1,0 +1,5 @@
+import sys
+
+from kserve_conformance.local.target import main
+
+sys.exit(main())

@@ -1,0 +1,258 @@
+"""The HTTP face of the local target's Kubernetes API: what the official clients call.
+
+Only the verbs and query parameters the suite (and ``kubectl get``) use are served: discovery,
+list/watch with label and field selectors, get, create, replace, merge/JSON patch, delete, the
+``status`` subresource and pod logs. Anything else answers like an API server that lacks it
+(404/405 with a ``Status`` body), so a client learns what is missing instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+from aiohttp import web
+
+from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store
+
+KUBERNETES_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0+kserve-conformance-local",
+                      "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                      "goVersion": "none (python)", "compiler": "none", "platform": "linux/amd64"}
+
+Selector = Callable[[Obj], bool]
+
+
+def _field(obj: Obj, path: str) -> str:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def parse_selector(text: str, labels: bool) -> Selector:
+    """Equality-based label and field selectors (``a=b,c!=d,e``), as kubectl and clients send."""
+    terms: list[tuple[str, str, str | None]] = []
+    for raw in filter(None, (t.strip() for t in text.split(","))):
+        if "!=" in raw:
+            key, value = raw.split("!=", 1)
+            terms.append(("!=", key, value))
+        elif "=" in raw:
+            key, value = raw.replace("==", "=").split("=", 1)
+            terms.append(("=", key, value))
+        elif labels:
+            terms.append(("exists", raw.lstrip("!"), None) if not raw.startswith("!") else ("absent", raw[1:], None))
+        else:
+            raise ApiError(400, "BadRequest", f'invalid field selector: "{raw}"')
+
+    def match(obj: Obj) -> bool:
+        source = obj.get("metadata", {}).get("labels", {}) if labels else None
+        for op, key, value in terms:
+            actual = source.get(key) if source is not None else _field(obj, key)
+            if (op == "=" and actual != value) or (op == "!=" and actual == value):
+                return False
+            if (op == "exists" and actual is None) or (op == "absent" and actual is not None):
+                return False
+        return True
+
+    return match
+
+
+class ApiServer:
+    """Routes Kubernetes REST paths onto a :class:`Store`."""
+
+    def __init__(self, store: Store, pod_logs: Callable[[str, str], Path | None]) -> None:
+        self.store = store
+        self.pod_logs = pod_logs
+        self._by_path = {(r.group, r.version, r.plural): r for r in store.resources}
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors], client_max_size=8 * 1024 * 1024)
+        app.router.add_get("/version", self._version)
+        app.router.add_get("/version/", self._version)
+        app.router.add_get("/api", self._core_versions)
+        app.router.add_get("/apis", self._groups)
+        app.router.add_route("*", "/api/{version}{rest:(/.*)?}", self._core)
+        app.router.add_route("*", "/apis/{group}/{version}{rest:(/.*)?}", self._grouped)
+        return app
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return web.json_response(err.status(), status=err.code)
+        except json.JSONDecodeError as err:
+            return web.json_response(ApiError(400, "BadRequest", f"invalid JSON: {err}").status(), status=400)
+
+    # --- discovery -------------------------------------------------------------------------
+    async def _version(self, _: web.Request) -> web.Response:
+        return web.json_response(KUBERNETES_VERSION)
+
+    async def _core_versions(self, _: web.Request) -> web.Response:
+        return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
+
+    async def _groups(self, _: web.Request) -> web.Response:
+        groups: dict[str, list[str]] = {}
+        for r in self.store.resources:
+            if r.group:
+                groups.setdefault(r.group, []).append(r.version)
+        return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in sorted(set(vs))],
+             "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
+            for g, vs in sorted(groups.items())
+        ]})
+
+    def _resource_list(self, group: str, version: str) -> web.Response:
+        served = [r for r in self.store.resources if r.group == group and r.version == version]
+        if not served:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+        items = []
+        for r in served:
+            items.append({"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
+                          "kind": r.kind, "verbs": verbs, "shortNames": list(r.short_names)})
+            if r.status_subresource:
+                items.append({"name": f"{r.plural}/status", "singularName": "", "namespaced": r.namespaced,
+                              "kind": r.kind, "verbs": ["get", "patch", "update"]})
+        gv = f"{group}/{version}" if group else version
+        return web.json_response({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
+                                  "resources": items})
+
+    # --- resource paths --------------------------------------------------------------------
+    async def _core(self, request: web.Request) -> web.StreamResponse:
+        return await self._route(request, "", request.match_info["version"], request.match_info["rest"])
+
+    async def _grouped(self, request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        return await self._route(request, info["group"], info["version"], info["rest"])
+
+    async def _route(self, request: web.Request, group: str, version: str, rest: str) -> web.StreamResponse:
+        parts = [p for p in rest.split("/") if p]
+        if not parts:
+            return self._resource_list(group, version)
+        namespace = ""
+        if parts[0] == "namespaces" and len(parts) >= 3:
+            namespace, parts = parts[1], parts[2:]
+        resource = self._by_path.get((group, version, parts[0]))
+        if resource is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = parts[1] if len(parts) > 1 else None
+        sub = parts[2] if len(parts) > 2 else None
+        if resource.namespaced is False:
+            namespace = ""
+        if name is None:
+            return await self._collection(request, resource, namespace)
+        if sub == "log" and resource.plural == "pods":
+            return await self._log(request, namespace, name)
+        if sub not in (None, "status") or (sub == "status" and not resource.status_subresource):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return await self._item(request, resource, namespace, name, sub)
+
+    async def _collection(self, request: web.Request, resource: Resource, namespace: str) -> web.StreamResponse:
+        if request.method == "POST":
+            created = await self.store.create(resource, namespace, await request.json())
+            return web.json_response(created, status=201)
+        if request.method != "GET":
+            raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on a collection")
+        q = request.query
+        matchers = [parse_selector(q["labelSelector"], True)] if q.get("labelSelector") else []
+        if q.get("fieldSelector"):
+            matchers.append(parse_selector(q["fieldSelector"], False))
+
+        def match(obj: Obj) -> bool:
+            return all(m(obj) for m in matchers)
+
+        if q.get("watch") in ("true", "1"):
+            return await self._watch(request, resource, namespace, match)
+        items = self.store.list(resource, namespace or None, match)
+        return web.json_response({
+            "kind": f"{resource.kind}List", "apiVersion": resource.api_version,
+            "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items,
+        })
+
+    async def _watch(self, request: web.Request, resource: Resource, namespace: str,
+                     match: Selector) -> web.StreamResponse:
+        rv = request.query.get("resourceVersion")
+        since = int(rv) if rv and rv != "0" else None
+        timeout = min(float(request.query.get("timeoutSeconds", 1800)), 1800.0)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+
+        async def stream() -> None:
+            try:
+                async for event in self.store.watch(resource, since):
+                    meta = event.object.get("metadata", {})
+                    if namespace and meta.get("namespace") != namespace:
+                        continue
+                    if match(event.object):
+                        line = json.dumps({"type": event.type, "object": event.object})
+                        await response.write(line.encode() + b"\n")
+            except ApiError as err:
+                await response.write(json.dumps({"type": "ERROR", "object": err.status()}).encode() + b"\n")
+
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            await asyncio.wait_for(stream(), timeout)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+        return response
+
+    async def _item(self, request: web.Request, resource: Resource, namespace: str, name: str,
+                    sub: str | None) -> web.Response:
+        store = self.store
+        if request.method == "GET":
+            return web.json_response(store.get(resource, namespace, name))
+        if request.method == "DELETE":
+            return web.json_response(await store.delete(resource, namespace, name))
+        if request.method == "PUT":
+            body = await request.json()
+            return web.json_response(await store.replace(resource, namespace, name, body, sub))
+        if request.method == "PATCH":
+            current = store.get(resource, namespace, name)
+            patched = apply_patch(current, request.content_type, await request.read())
+            patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return web.json_response(await store.replace(resource, namespace, name, patched, sub))
+        raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported")
+
+    async def _log(self, request: web.Request, namespace: str, name: str) -> web.Response:
+        self.store.get(next(r for r in self.store.resources if r.plural == "pods"), namespace, name)
+        path = self.pod_logs(namespace, name)
+        text = path.read_text(errors="replace") if path and path.exists() else ""
+        tail = request.query.get("tailLines")
+        if tail:
+            text = "".join(text.splitlines(keepends=True)[-int(tail):])
+        return web.Response(text=text, content_type="text/plain")
+
+
+def apply_patch(current: Obj, content_type: str, body: bytes) -> Obj:
+    """Merge patch (strategic merge is treated as merge: lists are replaced) or RFC 6902 JSON patch."""
+    doc = json.loads(body or b"{}")
+    if content_type == "application/json-patch+json":
+        try:
+            return jsonpatch.apply_patch(current, doc)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as err:
+            raise ApiError(422, "Invalid", f"the JSON patch could not be applied: {err}") from err
+    if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json",
+                        "application/apply-patch+yaml", "application/json"):
+        return merge_patch(current, doc)
+    raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: dicts merge recursively, ``null`` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+__all__ = ["NAMESPACES", "ApiServer", "apply_patch", "merge_patch", "parse_selector"]

@@ -1,0 +1,340 @@
+"""Turns each InferenceService into a real KServe model-server process, and reports like KServe.
+
+The status it writes follows KServe's controller: the ``PredictorReady``, ``IngressReady`` and
+``Ready`` conditions move from Unknown to True (or False with a reason), ``status.url`` and
+``status.address.url`` follow the deployment mode and the configured templates, and
+``observedGeneration`` tracks the spec it acted on. A pod object, events and the model server's
+log (served as the pod's log) give diagnostics the same shape as on a real cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from kserve_conformance.local.resources import INFERENCESERVICES, RESOURCES
+from kserve_conformance.local.storage import StorageError, StorageMap
+from kserve_conformance.local.store import Obj, Store, now
+from kserve_conformance.urls import KNATIVE, IngressConfig, expected_urls, service_mode
+
+log = logging.getLogger(__name__)
+
+PODS = next(r for r in RESOURCES if r.plural == "pods")
+EVENTS = next(r for r in RESOURCES if r.plural == "events")
+FINALIZER = "inferenceservice.finalizers"
+SUPPORTED_FORMATS = {"sklearn"}
+KNATIVE_CONDITIONS = ("RoutesReady", "LatestDeploymentReady", "PredictorRouteReady", "PredictorConfigurationReady")
+MODEL_SERVER_STARTUP_S = 120.0
+# Faults the model server itself implements (see kserve_conformance.local.modelserver).
+MODEL_SERVER_FAULTS = {"wrong-prediction", "model-not-ready", "server-error"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Predictor:
+    """One running model-server process and where the gateway should send its traffic."""
+
+    name: str
+    namespace: str
+    generation: int
+    http_port: int
+    grpc_port: int
+    process: asyncio.subprocess.Process
+    log_path: Path
+    hosts: tuple[str, ...] = ()
+    path_prefix: str = ""
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class Reconciler:
+    """Watches InferenceServices in the store and keeps one model server per service."""
+
+    def __init__(self, store: Store, config: IngressConfig, storage: StorageMap, state_dir: Path,
+                 faults: frozenset[str], on_routes: Callable[[], None]) -> None:
+        self.store, self.config, self.storage = store, config, storage
+        self.state_dir, self.faults, self.on_routes = state_dir, faults, on_routes
+        self.predictors: dict[tuple[str, str], Predictor] = {}
+        self._event_count = 0
+
+    async def run(self) -> None:
+        async for event in self.store.watch(INFERENCESERVICES, since=None):
+            try:
+                await self.reconcile(event.object)
+            except Exception:  # a reconcile bug must not stop the control loop, as in a controller
+                log.exception("reconcile failed for %s", event.object.get("metadata", {}).get("name"))
+
+    async def reconcile(self, isvc: Obj) -> None:
+        meta = isvc["metadata"]
+        name, namespace = meta["name"], meta["namespace"]
+        current = self.store.find(INFERENCESERVICES, namespace, name)
+        if current is None:
+            return
+        if current["metadata"].get("deletionTimestamp"):
+            await self._finalize(current)
+            return
+        if FINALIZER not in current["metadata"].get("finalizers", []):
+            finalizers = [*current["metadata"].get("finalizers", []), FINALIZER]
+            current["metadata"]["finalizers"] = finalizers
+            await self.store.replace(INFERENCESERVICES, namespace, name, current)
+            return  # the MODIFIED event brings us back
+        generation = current["metadata"]["generation"]
+        running = self.predictors.get((namespace, name))
+        if running is not None and running.generation == generation:
+            return
+        if running is not None:
+            await self._stop(running)
+        await self._start(current)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def _start(self, isvc: Obj) -> None:
+        meta = isvc["metadata"]
+        name, namespace, generation = meta["name"], meta["namespace"], meta["generation"]
+        await self._set_status(isvc, predictor=("Unknown", "Reconciling", "model server is starting"),
+                               ingress=("Unknown", "Reconciling", "waiting for the predictor"))
+        predictor_spec = isvc["spec"].get("predictor", {})
+        model = predictor_spec.get("model") or {}
+        fmt = (model.get("modelFormat") or {}).get("name")
+        if fmt is None and "sklearn" in predictor_spec:  # the deprecated per-framework field
+            model, fmt = predictor_spec["sklearn"], "sklearn"
+        if fmt not in SUPPORTED_FORMATS:
+            await self._fail(isvc, "NoSupportingRuntime",
+                             f"No runtime found to support predictor with model type: {fmt}")
+            return
+        try:
+            model_dir = self.storage.resolve(model.get("storageUri", ""))
+        except StorageError as err:
+            await self._fail(isvc, "StorageInitializerFailed", str(err))
+            return
+        protocol = model.get("protocolVersion", "v1")
+        log_path = self.state_dir / "logs" / f"{namespace}.{name}.{generation}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        http_port, grpc_port = free_port(), free_port()
+        args = [sys.executable, "-m", "kserve_conformance.local.modelserver", "--model-name", name,
+                "--model-dir", str(model_dir), "--http-port", str(http_port), "--grpc-port", str(grpc_port)]
+        for fault in sorted(self.faults & MODEL_SERVER_FAULTS):
+            args += ["--fault", fault]
+        with log_path.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(*args, stdout=out, stderr=out)
+        predictor = Predictor(name, namespace, generation, http_port, grpc_port, process, log_path)
+        self.predictors[(namespace, name)] = predictor
+        await self._write_pod(isvc, predictor, phase="Pending", ready=False)
+        await self._event(isvc, "Normal", "ModelServerStarted",
+                          f"started model server for {name} ({protocol}) on port {http_port}")
+        predictor.task = asyncio.get_running_loop().create_task(self._await_ready(isvc, predictor, protocol))
+
+    async def _await_ready(self, isvc: Obj, predictor: Predictor, protocol: str) -> None:
+        base = f"http://127.0.0.1:{predictor.http_port}"
+        probe = (f"{base}/v2/models/{predictor.name}/ready" if protocol == "v2"
+                 else f"{base}/v1/models/{predictor.name}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MODEL_SERVER_STARTUP_S
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while loop.time() < deadline:
+                if predictor.process.returncode is not None:
+                    await self._crashed(isvc, predictor)
+                    return
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    async with session.get(probe) as response:
+                        # Liveness, not readiness: a model that loaded but reports not ready is the
+                        # model's verdict to surface through the data plane, as a kubelet would only
+                        # see a running container.
+                        if response.status < 500 or "model-not-ready" in self.faults:
+                            break
+                await asyncio.sleep(0.1)
+            else:
+                await self._fail(isvc, "ProgressDeadlineExceeded",
+                                 f"model server did not answer within {MODEL_SERVER_STARTUP_S:.0f}s")
+                return
+        await self._became_ready(isvc, predictor)
+        await predictor.process.wait()
+        if (predictor.namespace, predictor.name) in self.predictors:
+            await self._crashed(isvc, predictor)
+
+    async def _became_ready(self, isvc: Obj, predictor: Predictor) -> None:
+        meta = isvc["metadata"]
+        name, namespace = meta["name"], meta["namespace"]
+        mode = service_mode(meta.get("annotations"), self.config)
+        urls = expected_urls(name, namespace, mode, self.config, meta.get("annotations"), meta.get("labels"))
+        url, host = urls.url, urls.host
+        if "wrong-url-host" in self.faults:  # the other mode's format: the kserve#3956 mix-up
+            other = "Standard" if mode == KNATIVE else KNATIVE
+            url = expected_urls(name, namespace, other, self.config).url
+        predictor.hosts = (host, self._predictor_host(name, namespace, mode))
+        predictor.path_prefix = urls.path_prefix
+        self.on_routes()
+        await self._write_pod(isvc, predictor, phase="Running", ready=True)
+        ingress: tuple[str, str, str] = ("True", "", "")
+        if "never-ready" in self.faults:
+            ingress = ("False", "IngressNotConfigured", "fault injected: ingress never becomes ready")
+        revision = f"{name}-predictor-{predictor.generation:05d}"
+        components: dict[str, Any] = {"predictor": {"url": f"{urls.url.split('://')[0]}://{predictor.hosts[1]}",
+                                                    "latestCreatedRevision": revision,
+                                                    "latestReadyRevision": revision}}
+        if mode == KNATIVE:
+            components["predictor"]["traffic"] = [{"revisionName": revision, "percent": 100,
+                                                    "latestRevision": True}]
+        await self._set_status(isvc, predictor=("True", "", ""), ingress=ingress, url=url,
+                               address=urls.address_url, components=components, loaded=True)
+        if ingress[0] == "True":
+            await self._event(isvc, "Normal", "InferenceServiceReady", f"InferenceService [{name}] is Ready")
+
+    def _predictor_host(self, name: str, namespace: str, mode: str) -> str:
+        if mode == KNATIVE:
+            return f"{name}-predictor.{namespace}.{self.config.knative_domain}"
+        return f"{name}-predictor-{namespace}.{self.config.ingress_domain}"
+
+    async def _crashed(self, isvc: Obj, predictor: Predictor) -> None:
+        tail = predictor.log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        self.predictors.pop((predictor.namespace, predictor.name), None)
+        self.on_routes()
+        await self._write_pod(isvc, predictor, phase="Failed", ready=False)
+        await self._fail(isvc, "ModelLoadFailed",
+                         f"model server exited with code {predictor.process.returncode}: {tail[0]}")
+
+    async def _fail(self, isvc: Obj, reason: str, message: str) -> None:
+        await self._set_status(isvc, predictor=("False", reason, message),
+                               ingress=("False", "PredictorNotReady", "the predictor is not ready"),
+                               loaded=False, failure=(reason, message))
+        await self._event(isvc, "Warning", "InternalError", message)
+
+    async def _finalize(self, isvc: Obj) -> None:
+        meta = isvc["metadata"]
+        predictor = self.predictors.pop((meta["namespace"], meta["name"]), None)
+        if predictor is not None:
+            await self._stop(predictor)
+            self.on_routes()
+        for pod in self.store.list(PODS, meta["namespace"], _owned_by(meta["name"])):
+            with contextlib.suppress(Exception):
+                await self.store.delete(PODS, meta["namespace"], pod["metadata"]["name"])
+        latest = self.store.find(INFERENCESERVICES, meta["namespace"], meta["name"])
+        if latest is not None and FINALIZER in latest["metadata"].get("finalizers", []):
+            latest["metadata"]["finalizers"] = [f for f in latest["metadata"]["finalizers"] if f != FINALIZER]
+            await self.store.replace(INFERENCESERVICES, meta["namespace"], meta["name"], latest)
+
+    async def _stop(self, predictor: Predictor) -> None:
+        if predictor.task is not None:
+            predictor.task.cancel()
+        await stop_process(predictor.process)
+
+    async def shutdown(self) -> None:
+        predictors, self.predictors = list(self.predictors.values()), {}
+        await asyncio.gather(*(self._stop(p) for p in predictors))
+
+    # --- status and diagnostics objects -------------------------------------------------------
+    async def _set_status(self, isvc: Obj, predictor: tuple[str, str, str], ingress: tuple[str, str, str],
+                          url: str | None = None, address: str | None = None,
+                          components: dict[str, Any] | None = None, loaded: bool | None = None,
+                          failure: tuple[str, str] | None = None) -> None:
+        meta = isvc["metadata"]
+        latest = self.store.find(INFERENCESERVICES, meta["namespace"], meta["name"])
+        if latest is None or latest["metadata"]["generation"] != meta["generation"]:
+            return  # superseded: the next reconcile writes the status for the new spec
+        previous = {c["type"]: c for c in latest.get("status", {}).get("conditions", [])}
+        ready_status = "True" if predictor[0] == ingress[0] == "True" else (
+            "False" if "False" in (predictor[0], ingress[0]) else "Unknown")
+        wanted = {"PredictorReady": predictor, "IngressReady": ingress,
+                  "Ready": (ready_status, "" if ready_status == "True" else (predictor[1] or ingress[1]),
+                            "" if ready_status == "True" else (predictor[2] or ingress[2]))}
+        if service_mode(meta.get("annotations"), self.config) == KNATIVE:
+            # The conditions KServe propagates from the Knative Route and Configuration.
+            for ctype in KNATIVE_CONDITIONS:
+                wanted[ctype] = predictor
+        if "missing-condition" in self.faults:
+            wanted.pop("IngressReady")
+        conditions = []
+        for ctype, (status, reason, message) in sorted(wanted.items()):
+            cond: dict[str, Any] = {"type": ctype, "status": status}
+            old = previous.get(ctype)
+            cond["lastTransitionTime"] = old["lastTransitionTime"] if old and old["status"] == status else now()
+            if reason:
+                cond["reason"] = reason
+            if message:
+                cond["message"] = message
+            conditions.append(cond)
+        status: dict[str, Any] = dict(latest.get("status", {}))
+        status.update(conditions=conditions, observedGeneration=meta["generation"])
+        if url is not None:
+            status["url"] = url
+            status["address"] = {"url": address}
+        if components is not None:
+            status["components"] = components
+        if loaded is not None:
+            state = "Loaded" if loaded else "FailedToLoad"
+            status["modelStatus"] = {"transitionStatus": "UpToDate" if loaded else "BlockedByFailedLoad",
+                                     "states": {"activeModelState": state if loaded else "",
+                                                "targetModelState": state}}
+            if failure:
+                status["modelStatus"]["lastFailureInfo"] = {"reason": failure[0], "message": failure[1]}
+        latest["status"] = status
+        await self.store.replace(INFERENCESERVICES, meta["namespace"], meta["name"], latest, "status")
+
+    async def _write_pod(self, isvc: Obj, predictor: Predictor, phase: str, ready: bool) -> None:
+        pod_name = f"{predictor.name}-predictor-{predictor.generation:05d}"
+        existing = self.store.find(PODS, predictor.namespace, pod_name)
+        pod = existing or {"metadata": {
+            "name": pod_name, "namespace": predictor.namespace,
+            "labels": {"serving.kserve.io/inferenceservice": predictor.name, "component": "predictor"},
+            "ownerReferences": [{"apiVersion": INFERENCESERVICES.api_version, "kind": "InferenceService",
+                                 "name": predictor.name, "uid": isvc["metadata"]["uid"]}]},
+            "spec": {"containers": [{"name": "kserve-container", "image": "kserve-conformance/local-modelserver",
+                                     "args": [f"--model_name={predictor.name}"]}]}}
+        if existing is None:
+            pod = await self.store.create(PODS, predictor.namespace, pod)
+        state: dict[str, Any] = ({"running": {"startedAt": now()}} if phase == "Running" else
+                                 {"terminated": {"exitCode": predictor.process.returncode or 0,
+                                                 "reason": "Error"}} if phase == "Failed" else
+                                 {"waiting": {"reason": "ContainerCreating"}})
+        pod["status"] = {"phase": phase, "podIP": "127.0.0.1", "containerStatuses": [
+            {"name": "kserve-container", "ready": ready, "restartCount": 0, "state": state}]}
+        await self.store.replace(PODS, predictor.namespace, pod_name, pod, "status")
+
+    async def _event(self, isvc: Obj, kind: str, reason: str, message: str) -> None:
+        self._event_count += 1
+        meta = isvc["metadata"]
+        with contextlib.suppress(Exception):  # the namespace may be terminating; events are best effort
+            await self.store.create(EVENTS, meta["namespace"], {
+                "metadata": {"name": f"{meta['name']}.{self._event_count:06d}"},
+                "involvedObject": {"apiVersion": INFERENCESERVICES.api_version, "kind": "InferenceService",
+                                   "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"]},
+                "type": kind, "reason": reason, "message": message, "count": 1,
+                "firstTimestamp": now(), "lastTimestamp": now(),
+                "source": {"component": "kserve-conformance-local"}})
+
+    def pod_log(self, namespace: str, pod_name: str) -> Path | None:
+        for predictor in self.predictors.values():
+            if predictor.namespace == namespace and pod_name.startswith(f"{predictor.name}-predictor-"):
+                return predictor.log_path
+        matches = sorted((self.state_dir / "logs").glob(f"{namespace}.{pod_name.split('-predictor-')[0]}.*.log"))
+        return matches[-1] if matches else None
+
+
+def _owned_by(name: str) -> Callable[[Obj], bool]:
+    return lambda pod: pod["metadata"].get("labels", {}).get("serving.kserve.io/inferenceservice") == name
+
+
+async def stop_process(process: asyncio.subprocess.Process, grace_s: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if it lingers: nothing may outlive the target."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), grace_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()

@@ -1,0 +1,83 @@
+"""The resource types the local target serves, and the admission checks it applies to them.
+
+InferenceServices are checked the way a KServe cluster checks them: the API server validates the
+body against the CRD's ``openAPIV3Schema`` and KServe's webhook requires a DNS-1035 name. The
+real CRD is large and versioned with KServe, so it is not shipped: ``--crd FILE`` points the
+target at one (the self-tests use the upstream copy); without it a small structural schema of
+our own (``data/inferenceservice-schema.yaml``) covers what the walk-through relies on.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource
+
+SERVING = "serving.kserve.io"
+INFERENCESERVICES = Resource(SERVING, "v1beta1", "inferenceservices", "InferenceService", namespaced=True,
+                             status_subresource=True, short_names=("isvc",))
+RESOURCES = (
+    NAMESPACES,
+    Resource("", "v1", "pods", "Pod", namespaced=True, status_subresource=True, short_names=("po",)),
+    Resource("", "v1", "events", "Event", namespaced=True, short_names=("ev",)),
+    Resource("", "v1", "configmaps", "ConfigMap", namespaced=True, short_names=("cm",)),
+    Resource("", "v1", "services", "Service", namespaced=True, status_subresource=True, short_names=("svc",)),
+    Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+             namespaced=False, status_subresource=True, short_names=("crd",)),
+    INFERENCESERVICES,
+    Resource(SERVING, "v1alpha1", "servingruntimes", "ServingRuntime", namespaced=True),
+    Resource(SERVING, "v1alpha1", "clusterservingruntimes", "ClusterServingRuntime", namespaced=False),
+)
+BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
+
+DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+BUILTIN_SCHEMA = Path(__file__).parent / "data" / "inferenceservice-schema.yaml"
+
+
+def load_schema(crd_file: Path | None) -> dict[str, Any]:
+    """The v1beta1 ``openAPIV3Schema`` of the given CRD file, or the built-in structural one."""
+    if crd_file is None:
+        return yaml.load(BUILTIN_SCHEMA.read_text(), Loader=yaml.CSafeLoader)
+    crd = yaml.load(crd_file.read_text(), Loader=yaml.CSafeLoader)
+    for version in crd["spec"]["versions"]:
+        if version["name"] == INFERENCESERVICES.version:
+            return version["schema"]["openAPIV3Schema"]
+    raise ValueError(f"{crd_file} has no {INFERENCESERVICES.version} version")
+
+
+def isvc_validator(schema: dict[str, Any]) -> Any:
+    validator = jsonschema.Draft7Validator(schema)
+
+    def validate(obj: Obj) -> None:
+        name = obj.get("metadata", {}).get("name", "")
+        problems = []
+        if not DNS1035.match(name) or len(name) > 63:
+            problems.append(f'metadata.name: Invalid value: "{name}": a DNS-1035 label must consist of lower '
+                            "case alphanumeric characters or '-', start with an alphabetic character, and end "
+                            "with an alphanumeric character")
+        for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
+            path = ".".join(str(p) for p in error.absolute_path) or "<root>"
+            problems.append(f"{path}: Invalid value: {error.message}")
+        if problems:
+            raise ApiError(422, "Invalid", f'{INFERENCESERVICES.kind}.{SERVING} "{name}" is invalid: '
+                           + "; ".join(problems))
+
+    return validate
+
+
+def crd_object(resource: Resource, schema: dict[str, Any]) -> Obj:
+    """A CustomResourceDefinition object, so clusters' "is KServe installed" probe works here too."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": resource.key},
+        "spec": {"group": resource.group, "scope": "Namespaced" if resource.namespaced else "Cluster",
+                 "names": {"plural": resource.plural, "kind": resource.kind,
+                           "shortNames": list(resource.short_names)},
+                 "versions": [{"name": resource.version, "served": True, "storage": True,
+                               "schema": {"openAPIV3Schema": schema}}]},
+    }

@@ -1,0 +1,211 @@
+"""The local target process: API server, reconciler and gateway on loopback, in one event loop.
+
+It runs as its own process (``python -m kserve_conformance.local``) so that a pytest session, a
+developer's shell and ``--cluster=existing`` all reach it the same way: through the kubeconfig
+and ``target.json`` it writes into its state directory once it is serving. It stops its model
+servers on SIGTERM/SIGINT, and by itself when the process that started it goes away, so nothing
+outlives a killed test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+
+from kserve_conformance.local import faults as fault_catalog
+from kserve_conformance.local.apiserver import ApiServer
+from kserve_conformance.local.gateway import Gateway, Route
+from kserve_conformance.local.iris import build_iris_model
+from kserve_conformance.local.reconciler import Reconciler
+from kserve_conformance.local.resources import (
+    BY_KIND,
+    INFERENCESERVICES,
+    RESOURCES,
+    crd_object,
+    isvc_validator,
+    load_schema,
+)
+from kserve_conformance.local.storage import StorageMap
+from kserve_conformance.local.store import Store
+from kserve_conformance.urls import KNATIVE, KNATIVE_DEFAULT_TEMPLATE, KSERVE_DEFAULT_TEMPLATE, IngressConfig
+
+log = logging.getLogger("kserve_conformance.local")
+SEED = Path(__file__).parent / "data" / "seed.yaml"
+# The tutorial's model bucket and the V2 sample's: served offline from a model built here.
+TUTORIAL_MODELS = ("gs://kfserving-examples/models/sklearn/1.0/model", "gs://seldon-models/sklearn/iris")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m kserve_conformance.local", description=__doc__)
+    p.add_argument("--state-dir", type=Path, required=True, help="kubeconfig, target.json, models, logs")
+    p.add_argument("--deployment-mode", default=KNATIVE, help="cluster default: Knative or Standard")
+    p.add_argument("--ingress-domain", default="example.com")
+    p.add_argument("--domain-template", default=KSERVE_DEFAULT_TEMPLATE, help="Standard mode host template")
+    p.add_argument("--path-template", default="", help="path-based routing, e.g. /serving/{{ .Namespace }}/{{ .Name }}")
+    p.add_argument("--url-scheme", default="http")
+    p.add_argument("--knative-domain", default="example.com", help="Knative config-domain default domain")
+    p.add_argument("--storage-uri-map", action="append", default=[], metavar="FROM=TO")
+    p.add_argument("--crd", type=Path, help="InferenceService CRD to validate against (default: built-in subset)")
+    p.add_argument("--fault", action="append", default=[], help="inject a defect (self-tests only)")
+    p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    return p.parse_args(argv)
+
+
+def ingress_config(args: argparse.Namespace) -> IngressConfig:
+    return IngressConfig(default_mode=args.deployment_mode, ingress_domain=args.ingress_domain,
+                         domain_template=args.domain_template, url_scheme=args.url_scheme,
+                         path_template=args.path_template, knative_domain=args.knative_domain,
+                         knative_template=KNATIVE_DEFAULT_TEMPLATE)
+
+
+def cluster_config_objects(config: IngressConfig, gateway_port: int) -> list[dict]:
+    """The ConfigMaps and the ingress Service a KServe install has, describing this target."""
+    ingress = {"ingressDomain": config.ingress_domain, "domainTemplate": config.domain_template,
+               "urlScheme": config.url_scheme, "ingressGateway": "knative-serving/knative-ingress-gateway",
+               "kserveIngressGateway": "kserve/kserve-ingress-gateway", "enableGatewayApi": False}
+    if config.path_template:
+        ingress["pathTemplate"] = config.path_template
+    objects: list[dict] = [
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "inferenceservice-config", "namespace": "kserve"},
+         "data": {"deploy": json.dumps({"defaultDeploymentMode": config.default_mode}),
+                  "ingress": json.dumps(ingress, indent=2)}},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system",
+                      "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}},
+         "spec": {"type": "LoadBalancer", "ports": [{"name": "http2", "port": gateway_port, "protocol": "TCP",
+                                                      "targetPort": gateway_port}]},
+         "status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}},
+    ]
+    if config.default_mode == KNATIVE:
+        objects += [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-domain",
+                                                                 "namespace": "knative-serving"},
+             "data": {config.knative_domain: ""}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-network",
+                                                                 "namespace": "knative-serving"},
+             "data": {"domain-template": config.knative_template}},
+        ]
+    return objects
+
+
+def kubeconfig(api_url: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Config", "current-context": "kserve-conformance-local",
+            "clusters": [{"name": "local", "cluster": {"server": api_url}}],
+            "users": [{"name": "local", "user": {"token": "local"}}],
+            "contexts": [{"name": "kserve-conformance-local",
+                          "context": {"cluster": "local", "user": "local", "namespace": "default"}}]}
+
+
+class LocalTarget:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.state_dir: Path = args.state_dir.resolve()
+        self.faults = fault_catalog.parse(args.fault)
+        self.config = ingress_config(args)
+        self.store = Store(RESOURCES)
+        schema = load_schema(args.crd)
+        self.store.validators[INFERENCESERVICES.key] = isvc_validator(schema)
+        self.schema = schema
+        model_dir = build_iris_model(self.state_dir / "models" / "sklearn-iris")
+        storage = StorageMap.parse(args.storage_uri_map).with_defaults((uri, str(model_dir)) for uri in TUTORIAL_MODELS)
+        self.reconciler = Reconciler(self.store, self.config, storage, self.state_dir,
+                                     frozenset(self.faults), self._rebuild_routes)
+        gateway_faults = {k: v for k, v in self.faults.items() if k in fault_catalog.GATEWAY}
+        self.gateway = Gateway(lambda: self._routes, fault_catalog.GatewayFaults(gateway_faults))
+        self._routes: dict[str, list[Route]] = {}
+
+    def _rebuild_routes(self) -> None:
+        routes: dict[str, list[Route]] = {}
+        for p in self.reconciler.predictors.values():
+            for host in p.hosts:
+                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix))
+        for entries in routes.values():
+            entries.sort(key=lambda r: -len(r.path_prefix))  # longest prefix first
+        self._routes = routes
+
+    async def _seed(self, gateway_port: int) -> None:
+        for ns in ("default", "kube-system", "kserve", "istio-system", "knative-serving"):
+            await self.store.create(BY_KIND[("v1", "Namespace")], "", {"metadata": {"name": ns}})
+        objects = cluster_config_objects(self.config, gateway_port)
+        objects += yaml.safe_load_all(SEED.read_text())
+        objects.append(crd_object(INFERENCESERVICES, self.schema))
+        for obj in objects:
+            resource = BY_KIND[(obj["apiVersion"], obj["kind"])]
+            status = obj.get("status")
+            created = await self.store.create(resource, obj["metadata"].get("namespace", ""), obj)
+            if status and resource.status_subresource:
+                created["status"] = status
+                await self.store.replace(resource, created["metadata"].get("namespace", ""),
+                                         created["metadata"]["name"], created, "status")
+
+    async def serve(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        api = web.AppRunner(ApiServer(self.store, self.reconciler.pod_log).app(), access_log=None)
+        gw = web.AppRunner(self.gateway.app(), access_log=None)
+        await api.setup()
+        await gw.setup()
+        api_site, gw_site = web.TCPSite(api, "127.0.0.1", 0), web.TCPSite(gw, "127.0.0.1", 0)
+        await api_site.start()
+        await gw_site.start()
+        api_port = api_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        gw_port = gw_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await self._seed(gw_port)
+        reconciler = loop.create_task(self.reconciler.run())
+        watchdog = loop.create_task(self._watch_parent(stop))
+        api_url = f"http://127.0.0.1:{api_port}"
+        (self.state_dir / "kubeconfig").write_text(yaml.safe_dump(kubeconfig(api_url)))
+        info = {"api": api_url, "gateway": f"127.0.0.1:{gw_port}", "pid": os.getpid()}
+        tmp = self.state_dir / "target.json.tmp"
+        tmp.write_text(json.dumps(info))
+        tmp.replace(self.state_dir / "target.json")  # atomically: readers never see half a file
+        log.info("local target serving: API %s, gateway %s", api_url, info["gateway"])
+        try:
+            await stop.wait()
+        finally:
+            reconciler.cancel()
+            watchdog.cancel()
+            await self.reconciler.shutdown()
+            await gw.cleanup()
+            await api.cleanup()
+            (self.state_dir / "target.json").unlink(missing_ok=True)
+
+    async def _watch_parent(self, stop: asyncio.Event) -> None:
+        parent = self.args.parent_pid
+        while parent:
+            await asyncio.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                log.warning("parent process %s is gone; shutting down", parent)
+                stop.set()
+                return
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    args = parse_args(argv)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        target = LocalTarget(args)
+    except (fault_catalog.FaultError, ValueError, OSError) as err:
+        print(f"local target: {err}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(target.serve())
+    return 0

@@ -1,0 +1,41 @@
+"""The one interface every cluster provider implements.
+
+A provider's whole job is to hand over a Kubernetes API client and, where it knows one, the
+ingress endpoint. Everything after that (facts, namespace, apply, wait, checks, load, cleanup)
+is one code path for every provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from kubernetes import client, config
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    api: client.ApiClient
+    kubeconfig: Path | None
+    context: str | None
+    description: str
+
+
+class Provider(Protocol):
+    name: str
+
+    def start(self) -> ClusterAccess:
+        """Make the cluster reachable (create or reuse it) and return how to talk to it."""
+
+    def stop(self) -> None:
+        """Undo what start() did, and only that: never touch what the provider did not create."""
+
+
+def api_client(kubeconfig: Path | None, context: str | None) -> client.ApiClient:
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context,
+                            client_configuration=cfg)
+    # Fail fast on an unreachable cluster instead of the client's minutes of retries.
+    cfg.retries = 1
+    return client.ApiClient(cfg)

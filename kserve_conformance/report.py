@@ -1,0 +1,123 @@
+"""The conformance report: generated from each check's metadata and outcome, never by hand.
+
+Modelled on Gateway API's ``ConformanceReport``: who the implementation is, what the cluster
+was (facts read at the start), and per level (core, extended) a result of success, partial or
+failure with the exact counts and the names of the checks that failed or were not supported.
+A vendor submits the YAML unmodified; its ``reproduce`` field is the command line that made it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kserve_conformance import __version__
+from kserve_conformance.spec import NOT_SUPPORTED, check_of
+
+FACTS_KEY = pytest.StashKey[dict[str, Any]]()
+IMPLEMENTATION_FIELDS = ("organization", "project", "url", "version", "contact")
+
+
+def addoptions(parser: pytest.Parser) -> None:
+    g = parser.getgroup("kserve-conformance report")
+    for name in IMPLEMENTATION_FIELDS:
+        g.addoption(f"--implementation-{name}", default="", help=f"implementation {name} for the report")
+
+
+@dataclass
+class Result:
+    name: str
+    test: str
+    level: str
+    features: tuple[str, ...]
+    outcome: str = "passed"
+    message: str = ""
+
+
+@dataclass
+class ConformanceReport:
+    config: pytest.Config
+    results: dict[str, Result] = field(default_factory=dict)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        check = getattr(report, "conformance_check", None)
+        if check is None:
+            return
+        result = self.results.setdefault(report.nodeid, Result(check.name, report.nodeid, check.level,
+                                                               check.features))
+        if report.failed:
+            result.outcome = "failed"
+            result.message = _first_line(report.longreprtext)
+        elif report.skipped and result.outcome == "passed":
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            reason = reason.removeprefix("Skipped: ")
+            result.outcome = "not-supported" if reason.startswith(NOT_SUPPORTED) else "skipped"
+            result.message = reason
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        check = check_of(item)
+        if check is not None:
+            outcome.get_result().conformance_check = check
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.results:
+            return
+        path = Path(self.config.getoption("report_dir")) / "conformance-report.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.document(), sort_keys=False, width=120))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.results:
+            path = Path(self.config.getoption("report_dir")) / "conformance-report.yaml"
+            summary = self.document()["profiles"]
+            terminalreporter.write_sep("-", "kserve conformance")
+            for level, s in summary.items():
+                terminalreporter.write_line(
+                    f"{level}: {s['result']} (passed {s['passed']}, failed {s['failed']}, "
+                    f"skipped {s['skipped']}, not supported {s['notSupported']})")
+            terminalreporter.write_line(f"report: {path}")
+
+    def document(self) -> dict[str, Any]:
+        profiles: dict[str, Any] = {}
+        for level in ("core", "extended"):
+            results = [r for r in self.results.values() if r.level == level]
+            if not results:
+                continue
+            counts = Counter(r.outcome for r in results)
+            result = ("failure" if counts["failed"] and not counts["passed"] else
+                      "partial" if counts["failed"] or counts["skipped"] else "success")
+            profiles[level] = {
+                "result": result, "passed": counts["passed"], "failed": counts["failed"],
+                "skipped": counts["skipped"], "notSupported": counts["not-supported"],
+                "failedTests": sorted({r.name for r in results if r.outcome == "failed"}),
+                "skippedTests": sorted({r.name for r in results if r.outcome == "skipped"}),
+                "unsupportedTests": sorted({r.name for r in results if r.outcome == "not-supported"}),
+            }
+        implementation = {f: self.config.getoption(f"implementation_{f}") for f in IMPLEMENTATION_FIELDS}
+        return {
+            "apiVersion": "conformance.kserve-conformance.io/v1alpha1",
+            "kind": "ConformanceReport",
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "suiteVersion": __version__,
+            "implementation": implementation,
+            "cluster": self.config.stash.get(FACTS_KEY, {}),
+            "profiles": profiles,
+            "checks": [r.__dict__ | {"features": list(r.features)} for r in self.results.values()],
+            "reproduce": " ".join(["pytest", *sys.argv[1:]]),
+        }
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("E "):
+            return line[2:].strip()
+    return text.strip().splitlines()[-1] if text.strip() else ""

@@ -1,0 +1,168 @@
+"""The local API server, driven by the official kubernetes client exactly as the suite drives clusters."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
+
+from kserve_conformance.local.apiserver import ApiServer
+from kserve_conformance.local.resources import INFERENCESERVICES, RESOURCES, isvc_validator, load_schema
+from kserve_conformance.local.store import Store
+
+G, V, P = "serving.kserve.io", "v1beta1", "inferenceservices"
+TUTORIAL = {"apiVersion": f"{G}/{V}", "kind": "InferenceService", "metadata": {"name": "sklearn-iris"},
+            "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"},
+                                             "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model"}}}}
+
+
+@pytest.fixture(scope="module")
+def api(reference: Path) -> Iterator[client.ApiClient]:
+    """A store + API server on a loopback port, in its own event loop thread."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def main() -> None:
+        store = Store(RESOURCES)
+        crd = reference / "kserve" / "crd" / "serving.kserve.io_inferenceservices.yaml"
+        store.validators[INFERENCESERVICES.key] = isvc_validator(load_schema(crd))
+        runner = web.AppRunner(ApiServer(store, lambda ns, name: None).app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        holder["port"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        holder["stop"] = asyncio.Event()
+        started.set()
+        await holder["stop"].wait()  # type: ignore[attr-defined]
+        await runner.cleanup()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    assert started.wait(30)
+    cfg = client.Configuration()
+    cfg.host = f"http://127.0.0.1:{holder['port']}"
+    yield client.ApiClient(cfg)
+    loop.call_soon_threadsafe(holder["stop"].set)  # type: ignore[attr-defined]
+    thread.join(10)
+
+
+@pytest.fixture
+def ns(api: client.ApiClient, request: pytest.FixtureRequest) -> str:
+    name = request.node.name.replace("_", "-")[:50].lower()
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    return name
+
+
+def isvc(api: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api)
+
+
+def test_create_sets_server_fields(api: client.ApiClient, ns: str) -> None:
+    created = isvc(api).create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
+    meta = created["metadata"]
+    assert meta["namespace"] == ns and meta["generation"] == 1
+    assert meta["uid"] and meta["resourceVersion"] and meta["creationTimestamp"].endswith("Z")
+    assert "status" not in created
+
+
+def test_duplicate_create_is_a_conflict(api: client.ApiClient, ns: str) -> None:
+    isvc(api).create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
+    with pytest.raises(ApiException) as err:
+        isvc(api).create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
+    assert err.value.status == 409
+
+
+def test_missing_namespace_is_not_found(api: client.ApiClient) -> None:
+    with pytest.raises(ApiException) as err:
+        isvc(api).create_namespaced_custom_object(G, V, "no-such-namespace", P, TUTORIAL)
+    assert err.value.status == 404 and "no-such-namespace" in err.value.body
+
+
+def test_real_crd_schema_rejects_invalid_spec(api: client.ApiClient, ns: str) -> None:
+    bad = {**TUTORIAL, "spec": {"predictor": {"minReplicas": "two", "model": TUTORIAL["spec"]["predictor"]["model"]}}}
+    with pytest.raises(ApiException) as err:
+        isvc(api).create_namespaced_custom_object(G, V, ns, P, bad)
+    assert err.value.status == 422
+    assert "spec.predictor.minReplicas" in err.value.body
+
+
+def test_name_must_be_dns_1035(api: client.ApiClient, ns: str) -> None:
+    bad = {**TUTORIAL, "metadata": {"name": "1-iris"}}
+    with pytest.raises(ApiException) as err:
+        isvc(api).create_namespaced_custom_object(G, V, ns, P, bad)
+    assert err.value.status == 422 and "DNS-1035" in err.value.body
+
+
+def test_status_subresource_is_separate_and_generation_tracks_spec(api: client.ApiClient, ns: str) -> None:
+    custom = isvc(api)
+    custom.create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
+    custom.patch_namespaced_custom_object_status(G, V, ns, P, "sklearn-iris", {"status": {"url": "http://x"}})
+    after_status = custom.get_namespaced_custom_object(G, V, ns, P, "sklearn-iris")
+    assert after_status["status"] == {"url": "http://x"} and after_status["metadata"]["generation"] == 1
+    custom.patch_namespaced_custom_object(G, V, ns, P, "sklearn-iris",
+                                          {"status": {"url": "ignored"}, "spec": {"predictor": {"minReplicas": 2}}})
+    after_spec = custom.get_namespaced_custom_object(G, V, ns, P, "sklearn-iris")
+    assert after_spec["status"] == {"url": "http://x"}
+    assert after_spec["metadata"]["generation"] == 2
+    custom.patch_namespaced_custom_object(G, V, ns, P, "sklearn-iris", {"metadata": {"labels": {"a": "b"}}})
+    assert custom.get_namespaced_custom_object(G, V, ns, P, "sklearn-iris")["metadata"]["generation"] == 2
+
+
+def test_field_and_label_selectors(api: client.ApiClient, ns: str) -> None:
+    custom = isvc(api)
+    for name, team in (("a", "x"), ("b", "y")):
+        custom.create_namespaced_custom_object(G, V, ns, P, {**TUTORIAL, "metadata": {"name": name,
+                                                                                     "labels": {"team": team}}})
+    by_field = custom.list_namespaced_custom_object(G, V, ns, P, field_selector="metadata.name=b")
+    by_label = custom.list_namespaced_custom_object(G, V, ns, P, label_selector="team!=y")
+    assert [i["metadata"]["name"] for i in by_field["items"]] == ["b"]
+    assert [i["metadata"]["name"] for i in by_label["items"]] == ["a"]
+
+
+def test_watch_resumes_from_resource_version(api: client.ApiClient, ns: str) -> None:
+    custom = isvc(api)
+    created = custom.create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
+    custom.patch_namespaced_custom_object_status(G, V, ns, P, "sklearn-iris", {"status": {"url": "http://1"}})
+    custom.delete_namespaced_custom_object(G, V, ns, P, "sklearn-iris")
+    events = [(e["type"], e["object"].get("status", {}).get("url"))
+              for e in watch.Watch().stream(custom.list_namespaced_custom_object, G, V, ns, P,
+                                            resource_version=created["metadata"]["resourceVersion"],
+                                            timeout_seconds=1)]
+    assert events == [("MODIFIED", "http://1"), ("DELETED", "http://1")]
+
+
+def test_finalizers_hold_deletion_until_removed(api: client.ApiClient, ns: str) -> None:
+    custom = isvc(api)
+    custom.create_namespaced_custom_object(G, V, ns, P, {**TUTORIAL, "metadata": {"name": "held",
+                                                                                 "finalizers": ["x"]}})
+    custom.delete_namespaced_custom_object(G, V, ns, P, "held")
+    held = custom.get_namespaced_custom_object(G, V, ns, P, "held")
+    assert held["metadata"]["deletionTimestamp"]
+    custom.patch_namespaced_custom_object(G, V, ns, P, "held", {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as err:
+        custom.get_namespaced_custom_object(G, V, ns, P, "held")
+    assert err.value.status == 404
+
+
+def test_namespace_deletion_cascades(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    isvc(api).create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
+    before = core.read_namespace(ns).metadata.resource_version
+    core.delete_namespace(ns)
+    stream = watch.Watch().stream(core.list_namespace, field_selector=f"metadata.name={ns}",
+                                  resource_version=before, timeout_seconds=2)
+    assert [e["type"] for e in stream] == ["MODIFIED", "DELETED"]
+    assert isvc(api).list_namespaced_custom_object(G, V, ns, P)["items"] == []
+
+
+def test_discovery_lists_inferenceservices(api: client.ApiClient) -> None:
+    resources = client.CustomObjectsApi(api).get_api_resources(G, V)
+    assert "inferenceservices" in [r.name for r in resources.resources]
+    assert client.VersionApi(api).get_code().minor == "34"
