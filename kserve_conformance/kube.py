@@ -48,6 +48,14 @@ def describe_conditions(obj: Obj) -> str:
     return ", ".join(parts) or "no conditions yet"
 
 
+def staleness(obj: Obj) -> str:
+    generation = obj.get("metadata", {}).get("generation")
+    observed = obj.get("status", {}).get("observedGeneration")
+    if generation is not None and observed is not None and observed < generation:
+        return f"; status.observedGeneration {observed} < metadata.generation {generation} (status is stale)"
+    return ""
+
+
 def is_ready(obj: Obj) -> bool:
     meta_gen = obj.get("metadata", {}).get("generation")
     status = obj.get("status", {})
@@ -127,7 +135,7 @@ class InferenceServices:
                 if is_ready(last):
                     return last
         raise TimeoutError(f"InferenceService {self.namespace}/{name} not Ready after {timeout_s:.0f}s: "
-                           f"{describe_conditions(last)}")
+                           f"{describe_conditions(last)}{staleness(last)}")
 
     def delete(self, name: str) -> None:
         try:

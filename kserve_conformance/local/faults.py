@@ -19,10 +19,18 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from kserve_conformance.local.store import Obj
+
 RECONCILER = {
     "never-ready": "IngressReady stays False, so Ready never becomes True",
-    "missing-condition": "the IngressReady condition is never written",
+    "missing-condition": "a condition is never written (missing-condition=TYPE, default IngressReady)",
     "wrong-url-host": "status.url uses the other deployment mode's host format",
+    "wrong-address": "status.address.url names the wrong in-cluster service",
+    "stale-generation": "status.observedGeneration lags behind metadata.generation",
+    "split-traffic": "the latest revision gets 90% of traffic, not 100%",
+}
+API_SERVER = {
+    "prune-spec": "the API server drops spec.predictor.model.storageUri, as an outdated CRD would prune it",
 }
 MODEL_SERVER = {
     "wrong-prediction": "every predicted class is off by one",
@@ -39,7 +47,7 @@ GATEWAY = {
     "missing-error-body": "error responses have an empty body instead of {\"error\": ...}",
     "ready-lies": "V2 model ready answers 200 even for a model that does not exist",
 }
-ALL = {**RECONCILER, **MODEL_SERVER, **GATEWAY}
+ALL = {**RECONCILER, **API_SERVER, **MODEL_SERVER, **GATEWAY}
 
 
 class FaultError(ValueError):
@@ -98,3 +106,8 @@ class GatewayFaults:
             for output in doc.get("outputs", []):
                 output["shape"] = [*output.get("shape", []), 3]
         return status, json.dumps(doc).encode()
+
+
+def prune_spec(obj: Obj) -> None:
+    """The ``prune-spec`` fault, applied where a real API server prunes: on admission."""
+    obj.get("spec", {}).get("predictor", {}).get("model", {}).pop("storageUri", None)

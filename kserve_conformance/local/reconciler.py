@@ -64,7 +64,7 @@ class Reconciler:
     """Watches InferenceServices in the store and keeps one model server per service."""
 
     def __init__(self, store: Store, config: IngressConfig, storage: StorageMap, state_dir: Path,
-                 faults: frozenset[str], on_routes: Callable[[], None]) -> None:
+                 faults: dict[str, str], on_routes: Callable[[], None]) -> None:
         self.store, self.config, self.storage = store, config, storage
         self.state_dir, self.faults, self.on_routes = state_dir, faults, on_routes
         self.predictors: dict[tuple[str, str], Predictor] = {}
@@ -125,7 +125,7 @@ class Reconciler:
         http_port, grpc_port = free_port(), free_port()
         args = [sys.executable, "-m", "kserve_conformance.local.modelserver", "--model-name", name,
                 "--model-dir", str(model_dir), "--http-port", str(http_port), "--grpc-port", str(grpc_port)]
-        for fault in sorted(self.faults & MODEL_SERVER_FAULTS):
+        for fault in sorted(self.faults.keys() & MODEL_SERVER_FAULTS):
             args += ["--fault", fault]
         with log_path.open("wb") as out:
             process = await asyncio.create_subprocess_exec(*args, stdout=out, stderr=out)
@@ -185,10 +185,16 @@ class Reconciler:
                                                     "latestCreatedRevision": revision,
                                                     "latestReadyRevision": revision}}
         if mode == KNATIVE:
-            components["predictor"]["traffic"] = [{"revisionName": revision, "percent": 100,
-                                                    "latestRevision": True}]
+            traffic = [{"revisionName": revision, "percent": 100, "latestRevision": True}]
+            if "split-traffic" in self.faults:
+                traffic = [{**traffic[0], "percent": 90},
+                           {"revisionName": f"{name}-predictor-00000", "percent": 10, "latestRevision": False}]
+            components["predictor"]["traffic"] = traffic
+        address = urls.address_url
+        if "wrong-address" in self.faults:
+            address = address.replace(f".{namespace}.", ".default.")
         await self._set_status(isvc, predictor=("True", "", ""), ingress=ingress, url=url,
-                               address=urls.address_url, components=components, loaded=True)
+                               address=address, components=components, loaded=True)
         if ingress[0] == "True":
             await self._event(isvc, "Normal", "InferenceServiceReady", f"InferenceService [{name}] is Ready")
 
@@ -254,7 +260,7 @@ class Reconciler:
             for ctype in KNATIVE_CONDITIONS:
                 wanted[ctype] = predictor
         if "missing-condition" in self.faults:
-            wanted.pop("IngressReady")
+            wanted.pop(self.faults["missing-condition"] or "IngressReady", None)
         conditions = []
         for ctype, (status, reason, message) in sorted(wanted.items()):
             cond: dict[str, Any] = {"type": ctype, "status": status}
@@ -266,7 +272,8 @@ class Reconciler:
                 cond["message"] = message
             conditions.append(cond)
         status: dict[str, Any] = dict(latest.get("status", {}))
-        status.update(conditions=conditions, observedGeneration=meta["generation"])
+        observed = meta["generation"] - (1 if "stale-generation" in self.faults else 0)
+        status.update(conditions=conditions, observedGeneration=observed)
         if url is not None:
             status["url"] = url
             status["address"] = {"url": address}

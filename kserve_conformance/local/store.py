@@ -99,6 +99,7 @@ class Store:
         self._log: collections.deque[WatchEvent] = collections.deque(maxlen=history)
         self._changed = asyncio.Condition()
         self.validators: dict[str, Callable[[Obj], None]] = {}
+        self.mutators: dict[str, Callable[[Obj], None]] = {}  # admission, as a mutating webhook
 
     # --- reading ---------------------------------------------------------------------------
     @property
@@ -163,6 +164,8 @@ class Store:
             obj.pop("status", None)
         if resource is NAMESPACES:
             obj["status"] = {"phase": "Active"}
+        if resource.key in self.mutators:
+            self.mutators[resource.key](obj)
         self._validate(resource, obj)
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
         meta.pop("resourceVersion", None)

@@ -117,11 +117,13 @@ class LocalTarget:
         self.store = Store(RESOURCES)
         schema = load_schema(args.crd)
         self.store.validators[INFERENCESERVICES.key] = isvc_validator(schema)
+        if "prune-spec" in self.faults:
+            self.store.mutators[INFERENCESERVICES.key] = fault_catalog.prune_spec
         self.schema = schema
         model_dir = build_iris_model(self.state_dir / "models" / "sklearn-iris")
         storage = StorageMap.parse(args.storage_uri_map).with_defaults((uri, str(model_dir)) for uri in TUTORIAL_MODELS)
         self.reconciler = Reconciler(self.store, self.config, storage, self.state_dir,
-                                     frozenset(self.faults), self._rebuild_routes)
+                                     self.faults, self._rebuild_routes)
         gateway_faults = {k: v for k, v in self.faults.items() if k in fault_catalog.GATEWAY}
         self.gateway = Gateway(lambda: self._routes, fault_catalog.GatewayFaults(gateway_faults))
         self._routes: dict[str, list[Route]] = {}

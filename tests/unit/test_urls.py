@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kserve_conformance.urls import (IngressConfig, TemplateError, expected_urls, normalize_mode, render,
-                                     service_mode)
+from kserve_conformance.urls import IngressConfig, TemplateError, expected_urls, normalize_mode, render, service_mode
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,8 @@ def test_path_based_routing() -> None:
 
 
 def test_https_scheme_and_annotation_in_template() -> None:
-    config = IngressConfig(url_scheme="https", domain_template="{{ .Name }}.{{ .Annotations.team }}.{{ .IngressDomain }}")
+    template = "{{ .Name }}.{{ .Annotations.team }}.{{ .IngressDomain }}"
+    config = IngressConfig(url_scheme="https", domain_template=template)
     urls = expected_urls("m", "ns", "Standard", config, annotations={"team": "ml"})
     assert urls.url == "https://m.ml.example.com"
 

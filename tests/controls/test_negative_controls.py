@@ -1,0 +1,78 @@
+"""Every conformance check fails against a local target broken in exactly its way.
+
+Each fault is one defect a real deployment can have; the suite runs end to end against a target
+with that defect and the check that owns the rule must fail, with a message that names it. The
+other checks are run too, so a fault that breaks more than it should shows up here as well.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ISVC_CRD
+from tests.controls.runner import Run, run_suite
+
+BASE = ("--ready-timeout=60", f"--local-crd={ISVC_CRD}")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """One suite run per fault, shared by the assertions about it."""
+    cache: dict[str, Run] = {}
+
+    def run(*faults: str, extra: tuple[str, ...] = ()) -> Run:
+        key = " ".join(faults + extra)
+        if key not in cache:
+            tmp = tmp_path_factory.mktemp("run")
+            cache[key] = run_suite(tmp, *BASE, *extra, *(f"--local-fault={f}" for f in faults))
+        return cache[key]
+
+    return run  # type: ignore[return-value]
+
+
+def test_healthy_target_passes_every_check(runs) -> None:  # noqa: ANN001
+    run = runs()
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.verdicts and all(v.outcome in ("passed", "skipped") for v in run.verdicts.values()), run.verdicts
+
+
+CONTROLS = [
+    # (fault, check that must fail, words the failure must contain)
+    ("wrong-prediction", "test_predict_tutorial", "expected exactly {'predictions': [1, 1]}"),
+    ("wrong-prediction", "test_predict_classes", "expected [0]"),
+    ("missing-condition", "test_ready_conditions[sklearn-iris-IngressReady]", "condition IngressReady missing"),
+    ("missing-condition=RoutesReady", "test_knative_conditions[sklearn-iris-RoutesReady]",
+     "condition RoutesReady missing"),
+    ("wrong-url-host", "test_status_url", "but Knative mode with this cluster's configuration gives"),
+    ("wrong-address", "test_address_url", "svc.cluster.local"),
+    ("split-traffic", "test_latest_revision_traffic", "does not get 100% of traffic"),
+    ("prune-spec", "test_manifest_applies_verbatim", "spec.predictor.model.storageUri was dropped"),
+    ("ingress-404", "test_ingress_routes_host", "404"),
+    ("model-not-ready", "test_model_ready", "model status answered 503"),
+    ("server-error", "test_predict_tutorial", "predict answered 500"),
+]
+
+
+@pytest.mark.parametrize(("fault", "check", "words"), CONTROLS, ids=[f"{f}-{c}" for f, c, _ in CONTROLS])
+def test_check_fails_naming_the_defect(runs, fault: str, check: str, words: str) -> None:  # noqa: ANN001
+    run = runs(fault)
+    verdict = run.failed(check)
+    assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"
+    assert run.returncode == 1, f"pytest exit code {run.returncode} for a failing run"
+
+
+def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--ready-timeout=8", "--local-fault=never-ready")
+    verdict = run.failed("test_status_url")
+    assert "not Ready after 8s" in verdict.message and "IngressReady=False" in verdict.message, verdict.message
+    diagnostics = list((run.report_dir / "diagnostics").glob("*/events.txt"))
+    assert diagnostics, f"no diagnostics written under {run.report_dir}"
+    assert "model server" in diagnostics[0].read_text()
+
+
+def test_stale_generation_is_named_in_the_timeout(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--ready-timeout=8", "--local-fault=stale-generation", "-k", "observed_generation")
+    verdict = run.failed("test_observed_generation")
+    assert "status.observedGeneration 0 < metadata.generation 1" in verdict.message, verdict.message
