@@ -8,7 +8,7 @@ import pytest
 from kserve_conformance.dataplane import consecutive_successes
 from kserve_conformance.evidence import attach_exchange
 from kserve_conformance.fixtures.services import DeployedService
-from kserve_conformance.spec import conformance
+from kserve_conformance.spec import EXTENDED, conformance
 
 pytestmark = pytest.mark.services(protocol="v1")
 
@@ -34,18 +34,28 @@ def test_model_ready(service: DeployedService) -> None:
     assert body.get("ready") is True, f"model reports ready={body.get('ready')!r}: {body}"
 
 
-@conformance("PredictTutorial", "The tutorial's request, sent like curl -d (no JSON content type), returns "
-             "exactly {\"predictions\": [1, 1]}.")
+@conformance("PredictTutorial", "The tutorial's request returns exactly {\"predictions\": [1, 1]}.")
 def test_predict_tutorial(service: DeployedService) -> None:
     tutorial = service.entry.payloads["tutorial"]
     service.settle()
     with allure.step(f"POST /v1/models/{service.name}:predict"):
-        exchange = service.dataplane.post_json(f"/v1/models/{service.name}:predict", tutorial["request"],
-                                               content_type=tutorial.get("contentType"))
+        exchange = service.dataplane.post_json(f"/v1/models/{service.name}:predict", tutorial["request"])
         attach_exchange(exchange)
     assert exchange.status == 200, f"predict answered {exchange.status}: {exchange.describe()}"
     assert exchange.json() == tutorial["exact"], (
         f"predict returned {exchange.json()}, expected exactly {tutorial['exact']}")
+
+
+@conformance("PredictWithoutContentType", "The tutorial's `curl -d` (form content type, JSON body) is "
+             "answered like a JSON request.", level=EXTENDED, features=("V1FormBody",))
+def test_predict_without_json_content_type(service: DeployedService) -> None:
+    tutorial = service.entry.payloads["tutorial"]
+    service.settle()
+    exchange = service.dataplane.post_json(f"/v1/models/{service.name}:predict", tutorial["request"],
+                                           content_type="application/x-www-form-urlencoded")
+    attach_exchange(exchange)
+    assert exchange.status == 200, f"predict with curl's form content type answered {exchange.describe()}"
+    assert exchange.json() == tutorial["exact"], f"predict returned {exchange.json()}, expected {tutorial['exact']}"
 
 
 @conformance("PredictClasses", "Predict returns the right iris class for inputs covering all three classes.")

@@ -136,13 +136,15 @@ class Store:
                 raise ApiError(410, "Expired", f"too old resource version: {since} ({oldest - 1})")
             cursor = since
         while True:
-            pending = [e for e in self._log if e.resource_version > cursor and e.resource.key == resource.key]
-            for event in pending:
-                cursor = event.resource_version
-                yield event
-            if not pending:
+            newer = [e for e in self._log if e.resource_version > cursor]
+            if not newer:
                 async with self._changed:
                     await self._changed.wait_for(lambda c=cursor: self._rv > c)
+                continue
+            for event in newer:
+                cursor = event.resource_version
+                if event.resource.key == resource.key:
+                    yield event
 
     # --- writing ---------------------------------------------------------------------------
     async def create(self, resource: Resource, namespace: str, body: Obj) -> Obj:

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import urllib3
 from kubernetes import client, config
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,11 @@ def api_client(kubeconfig: Path | None, context: str | None) -> client.ApiClient
     cfg = client.Configuration()
     config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context,
                             client_configuration=cfg)
-    # Fail fast on an unreachable cluster instead of the client's minutes of retries.
+    # Fail fast on an unreachable cluster instead of the client's minutes of retries, and never
+    # hang on a server that accepts connections but stops answering: every call the suite makes
+    # (watches included, which ask the server to close within 60 s) is bounded.
     cfg.retries = 1
-    return client.ApiClient(cfg)
+    api = client.ApiClient(cfg)
+    api.rest_client.pool_manager.connection_pool_kw["timeout"] = urllib3.Timeout(connect=CONNECT_TIMEOUT_S,
+                                                                               read=READ_TIMEOUT_S)
+    return api

@@ -32,7 +32,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     return run  # type: ignore[return-value]
 
 
-def test_healthy_target_passes_every_check(runs) -> None:  # noqa: ANN001
+def test_healthy_target_passes_every_check(runs) -> None:
     run = runs()
     assert run.returncode == 0, run.output[-4000:]
     assert run.verdicts and all(v.outcome in ("passed", "skipped") for v in run.verdicts.values()), run.verdicts
@@ -56,7 +56,7 @@ CONTROLS = [
 
 
 @pytest.mark.parametrize(("fault", "check", "words"), CONTROLS, ids=[f"{f}-{c}" for f, c, _ in CONTROLS])
-def test_check_fails_naming_the_defect(runs, fault: str, check: str, words: str) -> None:  # noqa: ANN001
+def test_check_fails_naming_the_defect(runs, fault: str, check: str, words: str) -> None:
     run = runs(fault)
     verdict = run.failed(check)
     assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"

@@ -1,0 +1,108 @@
+"""A real KServe model server process for one scikit-learn model: V1 and V2 REST, V2 gRPC.
+
+Protocol handling (routes, status codes, error bodies, V2 tensors, gRPC) is the ``kserve``
+package's own ``ModelServer``; this module only loads the model the way KServe's sklearnserver
+does (the single ``.joblib``/``.pkl``/``.pickle`` file in the model directory) and implements
+the model-server faults the negative-control self-tests inject.
+
+    python -m kserve_conformance.local.modelserver --model-name NAME --model-dir DIR \\
+        --http-port P --grpc-port G [--fault NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+FAULTS = ("wrong-prediction", "model-not-ready", "server-error")
+
+
+class ModelLoadError(RuntimeError):
+    pass
+
+
+def find_model_file(model_dir: Path) -> Path:
+    if not model_dir.is_dir():
+        raise ModelLoadError(f"model directory {model_dir} does not exist")
+    files = sorted(p for p in model_dir.iterdir() if p.suffix in MODEL_SUFFIXES)
+    if len(files) != 1:
+        found = ", ".join(p.name for p in files) or "none"
+        raise ModelLoadError(f"expected exactly one model file ({'/'.join(MODEL_SUFFIXES)}) in {model_dir}, "
+                             f"found {found}")
+    return files[0]
+
+
+def build_model(name: str, model_dir: Path, faults: frozenset[str]) -> Any:
+    """A ``kserve.Model`` for the estimator in ``model_dir``; imported lazily (kserve is slow to import)."""
+    import joblib
+    import kserve
+    from kserve.errors import InvalidInput
+    from kserve.utils.utils import get_predict_input, get_predict_response
+
+    class SKLearnModel(kserve.Model):  # type: ignore[misc]
+        def load(self) -> bool:
+            path = find_model_file(model_dir)
+            try:
+                self._model = joblib.load(path)
+            except Exception as err:
+                raise ModelLoadError(f"cannot load {path}: {err}") from err
+            self.ready = "model-not-ready" not in faults
+            return self.ready
+
+        async def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
+            # kserve 0.21 hands a body without a JSON content type (what `curl -d` sends) to the
+            # model as raw bytes; the tutorial-era server parsed it as JSON, and so do we.
+            if isinstance(payload, bytes | bytearray):
+                try:
+                    return json.loads(payload)
+                except ValueError as err:
+                    raise InvalidInput(f"Unrecognized request format: {err}") from err
+            return payload
+
+        def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
+            if "server-error" in faults:
+                raise RuntimeError("fault injected: server-error")
+            result = self._model.predict(get_predict_input(payload))
+            if "wrong-prediction" in faults:
+                result = (result + 1) % 3
+            return get_predict_response(payload, result, self.name)
+
+    return SKLearnModel(name)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m kserve_conformance.local.modelserver")
+    p.add_argument("--model-name", required=True)
+    p.add_argument("--model-dir", type=Path, required=True)
+    p.add_argument("--http-port", type=int, required=True)
+    p.add_argument("--grpc-port", type=int, required=True)
+    p.add_argument("--fault", action="append", default=[], choices=FAULTS)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    # kserve's ModelServer parses sys.argv at import time: hand it only its program name.
+    sys.argv = sys.argv[:1]
+    model = build_model(args.model_name, args.model_dir, frozenset(args.fault))
+    try:
+        model.load()
+    except ModelLoadError as err:
+        print(f"model server: {err}", file=sys.stderr)
+        return 1
+    import kserve
+
+    print(f"model server: serving {args.model_name} on http :{args.http_port}, grpc :{args.grpc_port}",
+          file=sys.stderr, flush=True)
+    kserve.ModelServer(http_port=args.http_port, grpc_port=args.grpc_port, workers=1, enable_grpc=True,
+                       enable_docs_url=False).start([model])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
