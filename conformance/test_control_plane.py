@@ -8,21 +8,23 @@ import allure
 import pytest
 
 from kserve_conformance.catalog import DATA, load_yaml
-from kserve_conformance.fixtures.services import DeployedService
+from kserve_conformance.fixtures.services import AppliedService, DeployedService
 from kserve_conformance.kube import conditions
 from kserve_conformance.spec import EXTENDED, conformance, not_supported
 from kserve_conformance.urls import KNATIVE
 
+# Every check here reads the InferenceService object: not applicable in --endpoint mode.
+pytestmark = pytest.mark.usefixtures("applied_service")
 CONDITIONS = load_yaml(DATA / "conditions.yaml")
 KNATIVE_CONDITIONS = CONDITIONS["extended"][KNATIVE]
 
 
 @conformance("ManifestAppliesVerbatim", "The manifest is accepted as written and every field it sets is "
              "stored unchanged (defaulting may add fields, never change or drop them).")
-def test_manifest_applies_verbatim(service: DeployedService) -> None:
-    sent = service.api.load_manifest(service.entry.manifest_text)["spec"]
-    stored = service.created.get("spec", {})
-    rewritten = service.sent["spec"]  # after --storage-uri-map, which is the user's own choice
+def test_manifest_applies_verbatim(applied_service: AppliedService) -> None:
+    sent = applied_service.manifest["spec"]
+    stored = applied_service.created.get("spec", {})
+    rewritten = applied_service.sent["spec"]  # after --storage-uri-map, which is the user's own choice
     changes = list(differences(rewritten, stored, "spec"))
     assert not changes, "the API server changed the manifest on apply: " + "; ".join(changes)
     assert sent.keys() == rewritten.keys()

@@ -13,6 +13,7 @@ from kserve_conformance.spec import EXTENDED, conformance
 pytestmark = pytest.mark.services(protocol="v1")
 
 
+@pytest.mark.usefixtures("applied_service")  # an ingress exists only in front of a cluster
 @conformance("IngressRoutesHost", "The ingress routes the service's Host header to its predictor: "
              "N consecutive non-404 answers after Ready.")
 def test_ingress_routes_host(service: DeployedService) -> None:

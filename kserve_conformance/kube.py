@@ -174,19 +174,19 @@ class InferenceServices:
         try:
             out["inferenceservice.yaml"] = yaml.safe_dump(self.get(name), sort_keys=False)
         except ApiException as err:
-            out["inferenceservice.yaml"] = f"unavailable: {err.status} {err.reason}"
+            out["inferenceservice.yaml"] = unavailable(err)
         try:
             events = self.core.list_namespaced_event(self.namespace,
                                                      field_selector=f"involvedObject.name={name}").items
             out["events.txt"] = "\n".join(
                 f"{e.last_timestamp or ''} {e.type} {e.reason}: {e.message}" for e in events) or "no events"
         except ApiException as err:
-            out["events.txt"] = f"unavailable: {err.status} {err.reason}"
+            out["events.txt"] = unavailable(err)
         try:
             pods = self.core.list_namespaced_pod(self.namespace,
                                                  label_selector=f"serving.kserve.io/inferenceservice={name}").items
         except ApiException as err:
-            out["pods.txt"] = f"unavailable: {err.status} {err.reason}"
+            out["pods.txt"] = unavailable(err)
             pods = []
         lines = []
         for pod in pods:
@@ -197,11 +197,15 @@ class InferenceServices:
                 out[f"log-{pod.metadata.name}.txt"] = self.core.read_namespaced_pod_log(
                     pod.metadata.name, self.namespace, container="kserve-container", tail_lines=log_lines)
             except ApiException as err:
-                out[f"log-{pod.metadata.name}.txt"] = f"unavailable: {err.status} {err.reason}"
+                out[f"log-{pod.metadata.name}.txt"] = unavailable(err)
         if pods:
             out["pods.txt"] = "\n".join(lines)
         out.setdefault("pods.txt", "no pods")
         return out
+
+
+def unavailable(err: ApiException) -> str:
+    return f"unavailable: {err.status} {err.reason}"
 
 
 def wait_namespace_gone(core: client.CoreV1Api, name: str, timeout_s: float) -> None:

@@ -39,6 +39,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="seconds to reach the consecutive successes after Ready (default 60)")
     g.addoption("--services", default=None,
                 help="comma-separated service ids to run (default: all in conformance/data/services)")
+    g.addoption("--request-timeout", type=float, default=30.0, help="seconds for one data-plane request")
+    dp = parser.getgroup("kserve-conformance data-plane-only mode")
+    dp.addoption("--endpoint", default=None, metavar="URL",
+                 help="run the data-plane checks against a running model server (no Kubernetes)")
+    dp.addoption("--model-name", default=None, help="with --endpoint: the model it serves")
+    dp.addoption("--protocol", default="v1", choices=("v1", "v2"), help="with --endpoint: its REST protocol")
+    dp.addoption("--grpc-endpoint", default=None, metavar="HOST:PORT",
+                 help="the V2 gRPC endpoint (with --endpoint, or to reach a cluster's gRPC port-forward)")
     local = parser.getgroup("kserve-conformance local target")
     local.addoption("--local-deployment-mode", default="Knative", choices=("Knative", "Standard"),
                     help="the local target's default deployment mode")

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from kserve_conformance import __version__
-from kserve_conformance.spec import NOT_SUPPORTED, check_of
+from kserve_conformance.spec import NOT_APPLICABLE, NOT_SUPPORTED, check_of
 
 FACTS_KEY = pytest.StashKey[dict[str, Any]]()
 IMPLEMENTATION_FIELDS = ("organization", "project", "url", "version", "contact")
@@ -55,10 +55,13 @@ class ConformanceReport:
         if report.failed:
             result.outcome = "failed"
             result.message = _first_line(report.longreprtext)
+        elif report.skipped and hasattr(report, "wasxfail"):
+            result.outcome, result.message = "known-deviation", report.wasxfail
         elif report.skipped and result.outcome == "passed":
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             reason = reason.removeprefix("Skipped: ")
-            result.outcome = "not-supported" if reason.startswith(NOT_SUPPORTED) else "skipped"
+            result.outcome = ("not-supported" if reason.startswith(NOT_SUPPORTED) else
+                              "not-applicable" if reason.startswith(NOT_APPLICABLE) else "skipped")
             result.message = reason
 
     @pytest.hookimpl(hookwrapper=True)
@@ -83,7 +86,8 @@ class ConformanceReport:
             for level, s in summary.items():
                 terminalreporter.write_line(
                     f"{level}: {s['result']} (passed {s['passed']}, failed {s['failed']}, "
-                    f"skipped {s['skipped']}, not supported {s['notSupported']})")
+                    f"skipped {s['skipped']}, not supported {s['notSupported']}, "
+                    f"not applicable {s['notApplicable']}, known deviations {s['knownDeviations']})")
             terminalreporter.write_line(f"report: {path}")
 
     def document(self) -> dict[str, Any]:
@@ -94,13 +98,15 @@ class ConformanceReport:
                 continue
             counts = Counter(r.outcome for r in results)
             result = ("failure" if counts["failed"] and not counts["passed"] else
-                      "partial" if counts["failed"] or counts["skipped"] else "success")
+                      "partial" if counts["failed"] or counts["skipped"] or counts["known-deviation"] else "success")
             profiles[level] = {
                 "result": result, "passed": counts["passed"], "failed": counts["failed"],
                 "skipped": counts["skipped"], "notSupported": counts["not-supported"],
+                "notApplicable": counts["not-applicable"], "knownDeviations": counts["known-deviation"],
                 "failedTests": sorted({r.name for r in results if r.outcome == "failed"}),
                 "skippedTests": sorted({r.name for r in results if r.outcome == "skipped"}),
                 "unsupportedTests": sorted({r.name for r in results if r.outcome == "not-supported"}),
+                "knownDeviationTests": sorted({r.name for r in results if r.outcome == "known-deviation"}),
             }
         implementation = {f: self.config.getoption(f"implementation_{f}") for f in IMPLEMENTATION_FIELDS}
         return {

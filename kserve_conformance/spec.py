@@ -14,6 +14,7 @@ import pytest
 
 CORE, EXTENDED = "core", "extended"
 NOT_SUPPORTED = "not supported:"
+NOT_APPLICABLE = "not applicable:"
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,7 @@ def check_of(item: pytest.Item) -> Check | None:
 
 def not_supported(feature: str, why: str) -> None:
     pytest.skip(f"{NOT_SUPPORTED} {feature}: {why}")
+
+
+def not_applicable(why: str) -> None:
+    pytest.skip(f"{NOT_APPLICABLE} {why}")

@@ -31,6 +31,8 @@ RECONCILER = {
 }
 API_SERVER = {
     "prune-spec": "the API server drops spec.predictor.model.storageUri, as an outdated CRD would prune it",
+    "forbid-create": "RBAC forbids creating InferenceServices",
+    "no-kserve": "a plain Kubernetes cluster: the InferenceService CRD is not installed",
 }
 MODEL_SERVER = {
     "wrong-prediction": "every predicted class is off by one",

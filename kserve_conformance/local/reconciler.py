@@ -34,6 +34,7 @@ FINALIZER = "inferenceservice.finalizers"
 SUPPORTED_FORMATS = {"sklearn"}
 KNATIVE_CONDITIONS = ("RoutesReady", "LatestDeploymentReady", "PredictorRouteReady", "PredictorConfigurationReady")
 MODEL_SERVER_STARTUP_S = 120.0
+IMAGE = "kserve-conformance/local-modelserver"  # not an image: a process; named for diagnostics
 # Faults the model server itself implements (see kserve_conformance.local.modelserver).
 MODEL_SERVER_FAULTS = {"wrong-prediction", "model-not-ready", "server-error"}
 
@@ -68,6 +69,7 @@ class Reconciler:
         self.store, self.config, self.storage = store, config, storage
         self.state_dir, self.faults, self.on_routes = state_dir, faults, on_routes
         self.predictors: dict[tuple[str, str], Predictor] = {}
+        self.attempted: dict[tuple[str, str], int] = {}
         self._event_count = 0
 
     async def run(self) -> None:
@@ -92,9 +94,10 @@ class Reconciler:
             await self.store.replace(INFERENCESERVICES, namespace, name, current)
             return  # the MODIFIED event brings us back
         generation = current["metadata"]["generation"]
+        if self.attempted.get((namespace, name)) == generation:
+            return  # our own status writes come back as events: act once per spec generation
+        self.attempted[(namespace, name)] = generation
         running = self.predictors.get((namespace, name))
-        if running is not None and running.generation == generation:
-            return
         if running is not None:
             await self._stop(running)
         await self._start(current)
@@ -219,6 +222,7 @@ class Reconciler:
 
     async def _finalize(self, isvc: Obj) -> None:
         meta = isvc["metadata"]
+        self.attempted.pop((meta["namespace"], meta["name"]), None)
         predictor = self.predictors.pop((meta["namespace"], meta["name"]), None)
         if predictor is not None:
             await self._stop(predictor)
@@ -297,8 +301,10 @@ class Reconciler:
             "labels": {"serving.kserve.io/inferenceservice": predictor.name, "component": "predictor"},
             "ownerReferences": [{"apiVersion": INFERENCESERVICES.api_version, "kind": "InferenceService",
                                  "name": predictor.name, "uid": isvc["metadata"]["uid"]}]},
-            "spec": {"containers": [{"name": "kserve-container", "image": "kserve-conformance/local-modelserver",
-                                     "args": [f"--model_name={predictor.name}"]}]}}
+            "spec": {"containers": [{"name": "kserve-container", "image": IMAGE,
+                                     "args": [f"--model_name={predictor.name}"],
+                                     "ports": [{"name": "http", "containerPort": predictor.http_port},
+                                               {"name": "grpc", "containerPort": predictor.grpc_port}]}]}}
         if existing is None:
             pod = await self.store.create(PODS, predictor.namespace, pod)
         state: dict[str, Any] = ({"running": {"startedAt": now()}} if phase == "Running" else
@@ -306,7 +312,8 @@ class Reconciler:
                                                  "reason": "Error"}} if phase == "Failed" else
                                  {"waiting": {"reason": "ContainerCreating"}})
         pod["status"] = {"phase": phase, "podIP": "127.0.0.1", "containerStatuses": [
-            {"name": "kserve-container", "ready": ready, "restartCount": 0, "state": state}]}
+            {"name": "kserve-container", "image": IMAGE, "imageID": IMAGE, "ready": ready, "restartCount": 0,
+             "started": phase == "Running", "state": state}]}
         await self.store.replace(PODS, predictor.namespace, pod_name, pod, "status")
 
     async def _event(self, isvc: Obj, kind: str, reason: str, message: str) -> None:

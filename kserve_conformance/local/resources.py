@@ -10,6 +10,7 @@ our own (``data/inferenceservice-schema.yaml``) covers what the walk-through rel
 from __future__ import annotations
 
 import re
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,9 @@ def crd_object(resource: Resource, schema: dict[str, Any]) -> Obj:
     """A CustomResourceDefinition object, so clusters' "is KServe installed" probe works here too."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": resource.key},
+        "metadata": {"name": resource.key,
+                     # What a KServe release labels its CRDs with; here, the model servers' kserve.
+                     "labels": {"app.kubernetes.io/version": f"v{metadata.version('kserve')}"}},
         "spec": {"group": resource.group, "scope": "Namespaced" if resource.namespaced else "Cluster",
                  "names": {"plural": resource.plural, "kind": resource.kind,
                            "shortNames": list(resource.short_names)},

@@ -100,6 +100,7 @@ class Store:
         self._changed = asyncio.Condition()
         self.validators: dict[str, Callable[[Obj], None]] = {}
         self.mutators: dict[str, Callable[[Obj], None]] = {}  # admission, as a mutating webhook
+        self.forbidden_create: set[str] = set()  # resource keys RBAC denies (for negative controls)
 
     # --- reading ---------------------------------------------------------------------------
     @property
@@ -148,6 +149,9 @@ class Store:
 
     # --- writing ---------------------------------------------------------------------------
     async def create(self, resource: Resource, namespace: str, body: Obj) -> Obj:
+        if resource.key in self.forbidden_create:
+            raise ApiError(403, "Forbidden", f'{resource.key} is forbidden: User "local" cannot create resource '
+                           f'"{resource.plural}" in API group "{resource.group}" in the namespace "{namespace}"')
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):

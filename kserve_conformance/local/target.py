@@ -117,6 +117,8 @@ class LocalTarget:
         self.store = Store(RESOURCES)
         schema = load_schema(args.crd)
         self.store.validators[INFERENCESERVICES.key] = isvc_validator(schema)
+        if "forbid-create" in self.faults:
+            self.store.forbidden_create.add(INFERENCESERVICES.key)
         if "prune-spec" in self.faults:
             self.store.mutators[INFERENCESERVICES.key] = fault_catalog.prune_spec
         self.schema = schema
@@ -142,7 +144,8 @@ class LocalTarget:
             await self.store.create(BY_KIND[("v1", "Namespace")], "", {"metadata": {"name": ns}})
         objects = cluster_config_objects(self.config, gateway_port)
         objects += yaml.safe_load_all(SEED.read_text())
-        objects.append(crd_object(INFERENCESERVICES, self.schema))
+        if "no-kserve" not in self.faults:
+            objects.append(crd_object(INFERENCESERVICES, self.schema))
         for obj in objects:
             resource = BY_KIND[(obj["apiVersion"], obj["kind"])]
             status = obj.get("status")

@@ -1,0 +1,114 @@
+"""Open Inference Protocol (V2) gRPC checks: ``inference.GRPCInferenceService``.
+
+The stubs come from the ``kserve`` package (generated from the protocol's proto, maintained
+upstream), not from code generated into this repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+
+from kserve_conformance import oip
+from kserve_conformance.fixtures.services import DeployedService
+from kserve_conformance.spec import EXTENDED, conformance, not_supported
+
+pytestmark = pytest.mark.services(protocol="v2")
+TIMEOUT_S = 30
+# Status codes that mean "no such model" to a client; servers differ on which one they use.
+NOT_FOUND_CLASS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE}
+CONTENTS = {"FP32": "fp32_contents", "FP64": "fp64_contents", "INT64": "int64_contents", "INT32": "int_contents",
+            "INT8": "int_contents", "INT16": "int_contents", "BOOL": "bool_contents", "UINT64": "uint64_contents"}
+
+
+@pytest.fixture(scope="session")
+def stub(service: DeployedService) -> Iterator[pb_grpc.GRPCInferenceServiceStub]:
+    if not service.grpc_target:
+        not_supported("gRPC", "no gRPC endpoint reachable from here; pass --grpc-endpoint HOST:PORT "
+                              "(e.g. a kubectl port-forward to the predictor's gRPC port)")
+    with grpc.insecure_channel(service.grpc_target) as channel:
+        yield pb_grpc.GRPCInferenceServiceStub(channel)
+
+
+def infer_request(service: DeployedService, model: str | None = None) -> pb.ModelInferRequest:
+    request: dict[str, Any] = service.entry.payloads["infer"]["request"]
+    tensors = []
+    for tensor in request["inputs"]:
+        values = list(oip.flatten(tensor["data"]))
+        contents = pb.InferTensorContents(**{CONTENTS[tensor["datatype"]]: values})
+        tensors.append(pb.ModelInferRequest.InferInputTensor(name=tensor["name"], datatype=tensor["datatype"],
+                                                             shape=tensor["shape"], contents=contents))
+    return pb.ModelInferRequest(model_name=model or service.name, id=request["id"], inputs=tensors)
+
+
+def output_values(reply: pb.ModelInferResponse, index: int = 0) -> list[Any]:
+    output = reply.outputs[index]
+    if reply.raw_output_contents:
+        import numpy as np
+
+        dtype = {"INT64": "<i8", "INT32": "<i4", "FP32": "<f4", "FP64": "<f8"}[output.datatype]
+        return np.frombuffer(reply.raw_output_contents[index], dtype=dtype).tolist()
+    field = CONTENTS.get(output.datatype, "int64_contents")
+    return list(getattr(output.contents, field))
+
+
+@conformance("GrpcServerLive", "ServerLive says live.")
+def test_server_live(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
+    assert stub.ServerLive(pb.ServerLiveRequest(), timeout=TIMEOUT_S).live is True, "ServerLive returned live=false"
+
+
+@conformance("GrpcServerReady", "ServerReady says ready.")
+def test_server_ready(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
+    assert stub.ServerReady(pb.ServerReadyRequest(), timeout=TIMEOUT_S).ready is True, "ServerReady returned false"
+
+
+@conformance("GrpcServerMetadata", "ServerMetadata names the server and its version.")
+def test_server_metadata(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
+    reply = stub.ServerMetadata(pb.ServerMetadataRequest(), timeout=TIMEOUT_S)
+    assert reply.name and reply.version, f"ServerMetadata lacks name or version: {reply}"
+
+
+@conformance("GrpcModelReady", "ModelReady says ready for the served model.")
+def test_model_ready(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
+    reply = stub.ModelReady(pb.ModelReadyRequest(name=service.name), timeout=TIMEOUT_S)
+    assert reply.ready is True, f"ModelReady({service.name}) returned ready=false"
+
+
+@conformance("GrpcModelMetadata", "ModelMetadata answers under the model's own name.")
+def test_model_metadata(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
+    reply = stub.ModelMetadata(pb.ModelMetadataRequest(name=service.name), timeout=TIMEOUT_S)
+    assert reply.name == service.name, f"ModelMetadata names {reply.name!r}, expected {service.name!r}"
+
+
+@conformance("GrpcModelInfer", "ModelInfer returns classes [1, 1], echoes the id and names the model.")
+def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
+    request = infer_request(service)
+    reply = stub.ModelInfer(request, timeout=TIMEOUT_S)
+    assert reply.model_name == service.name, f"model_name is {reply.model_name!r}, expected {service.name!r}"
+    assert reply.id == request.id, f"response id is {reply.id!r}, request id was {request.id!r}"
+    classes = service.entry.payloads["infer"]["classes"]
+    values = output_values(reply)
+    assert values == classes, f"ModelInfer returned {values}, expected {classes}"
+    assert oip.element_count(list(reply.outputs[0].shape)) == len(values), (
+        f"output shape {list(reply.outputs[0].shape)} disagrees with {len(values)} values")
+
+
+@conformance("GrpcUnknownModel", "ModelInfer for a model that does not exist fails with a not-found-class status.")
+def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ModelInfer(infer_request(service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
+    code = err.value.code()  # type: ignore[attr-defined]
+    expected = sorted(c.name for c in NOT_FOUND_CLASS)
+    assert code in NOT_FOUND_CLASS, f"unknown model answered {code}, expected one of {expected}"
+
+
+@conformance("GrpcUnknownModelNotFound", "The not-found status is exactly NOT_FOUND.", level=EXTENDED)
+def test_unknown_model_not_found(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ModelInfer(infer_request(service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND, f"unknown model answered {err.value.code()}"  # type: ignore[attr-defined]

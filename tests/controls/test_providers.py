@@ -1,0 +1,176 @@
+"""One code path after the provider: ``--cluster=existing`` against the local target's API, in each
+URL mode, with each ingress discovery method that can run here; and bad input ending in one line."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
+from tests.conftest import ISVC_CRD
+from tests.controls.runner import Run, run_suite
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> Iterator[LocalTargetProcess]:
+    options: LocalOptions = getattr(request, "param", LocalOptions())
+    options.crd = ISVC_CRD
+    process = LocalTargetProcess(options)
+    process.start()
+    yield process
+    process.stop()
+
+
+def report(run: Run) -> dict:
+    return yaml.safe_load((run.report_dir / "conformance-report.yaml").read_text())
+
+
+def passed_all(run: Run) -> None:
+    assert run.returncode == 0, run.output[-4000:]
+    assert all(v.outcome in ("passed", "skipped") for v in run.verdicts.values()), run.verdicts
+
+
+MODES = {
+    "knative": LocalOptions(),
+    "standard": LocalOptions(deployment_mode="Standard"),
+    "standard-custom-template": LocalOptions(deployment_mode="Standard",
+                                             domain_template="{{ .Namespace }}.{{ .Name }}.{{ .IngressDomain }}"),
+    "path-based": LocalOptions(deployment_mode="Standard", path_template="/serving/{{ .Namespace }}/{{ .Name }}"),
+}
+
+
+@pytest.mark.parametrize("target", MODES.values(), ids=MODES.keys(), indirect=True)
+def test_existing_passes_against_local_target_in_each_url_mode(target: LocalTargetProcess, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}")
+    passed_all(run)
+    doc = report(run)
+    assert doc["cluster"]["provider"] == "existing"
+    assert doc["cluster"]["ingressEndpoint"]["foundBy"] == "load balancer of istio-system/istio-ingressgateway"
+    if target.options.deployment_mode == "Standard":
+        assert doc["profiles"]["extended"]["notSupported"] > 0  # the Knative-only checks
+        assert run.outcome("test_knative_conditions") == "skipped"
+
+
+def test_existing_with_explicit_ingress_endpoint(target: LocalTargetProcess, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
+                    f"--ingress-endpoint={target.info['gateway']}", "-k", "ingress_routes_host or predict_tutorial")
+    passed_all(run)
+    assert report(run)["cluster"]["ingressEndpoint"]["foundBy"] == "--ingress-endpoint"
+
+
+def test_existing_with_ingress_from_environment(target: LocalTargetProcess, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KSERVE_INGRESS_HOST_PORT", target.info["gateway"])
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-k", "predict_tutorial")
+    passed_all(run)
+    assert report(run)["cluster"]["ingressEndpoint"]["foundBy"] == "KSERVE_INGRESS_HOST_PORT"
+
+
+def test_existing_leaves_a_given_namespace_and_removes_its_services(target: LocalTargetProcess,
+                                                                    tmp_path: Path) -> None:
+    from kubernetes import client
+
+    from kserve_conformance.providers.base import api_client
+
+    api = api_client(target.kubeconfig, None)
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": "kubeflow-user-example-com"}})
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
+                    "--namespace=kubeflow-user-example-com", "-k", "predict_tutorial")
+    passed_all(run)
+    assert client.CoreV1Api(api).read_namespace("kubeflow-user-example-com").status.phase == "Active"
+    left = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        "serving.kserve.io", "v1beta1", "kubeflow-user-example-com", "inferenceservices")["items"]
+    assert left == []
+
+
+def one_line_error(run: Run, *words: str) -> str:
+    """The run must end with exit code 4 and one line naming the problem and the fix."""
+    assert run.returncode == 4, f"exit code {run.returncode}\n{run.output[-3000:]}"
+    lines = [line for line in run.output.splitlines() if "kserve-conformance:" in line]
+    assert len(lines) == 1, run.output[-3000:]
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "Traceback" not in run.output, run.output[-3000:]
+    return lines[0]
+
+
+def test_unreachable_cluster(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}]}))
+    start = time.monotonic()
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={kubeconfig}")
+    one_line_error(run, "cannot reach the Kubernetes API at http://127.0.0.1:9", "KUBECONFIG")
+    print(f"unreachable cluster reported in {time.monotonic() - start:.1f}s")
+
+
+def test_missing_kubeconfig(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={tmp_path / 'nope'}")
+    one_line_error(run, "no kubeconfig at", "--kubeconfig")
+
+
+@pytest.mark.parametrize("target", [LocalOptions(faults=("no-kserve",))], indirect=True)
+def test_cluster_without_kserve(target: LocalTargetProcess, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}")
+    one_line_error(run, "KServe is not installed", "install KServe")
+
+
+@pytest.mark.parametrize("target", [LocalOptions(faults=("forbid-create",))], indirect=True)
+def test_forbidden_verb(target: LocalTargetProcess, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}")
+    one_line_error(run, "forbidden to create inferenceservices", "RBAC")
+
+
+def test_given_namespace_must_exist(target: LocalTargetProcess, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "--namespace=absent")
+    one_line_error(run, "namespace absent does not exist")
+
+
+def test_invalid_option_value(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=minikube")
+    assert run.returncode == 4 and "invalid choice: 'minikube'" in run.output
+
+
+def test_unknown_local_fault(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--local-fault=bogus")
+    one_line_error(run, "unknown fault 'bogus'")
+
+
+def test_bad_storage_map(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--storage-uri-map=gs://no-target")
+    one_line_error(run, "expected FROM=TO")
+
+
+def test_interrupted_run_leaves_nothing_behind(target: LocalTargetProcess, tmp_path: Path) -> None:
+    """Ctrl-C while waiting for Ready: the namespace and the service it created are deleted."""
+    import signal
+    import subprocess
+    import sys
+
+    from kubernetes import client
+
+    from kserve_conformance.providers.base import api_client
+    from tests.controls.runner import REPO
+
+    cmd = [sys.executable, "-m", "pytest", str(REPO / "conformance"), "--cluster=existing",
+           f"--kubeconfig={target.kubeconfig}", f"--report-dir={tmp_path}", "-p", "no:cacheprovider", "-s"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "created namespace" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=120)[0]
+    core = client.CoreV1Api(api_client(target.kubeconfig, None))
+    left = [ns.metadata.name for ns in core.list_namespace().items
+            if ns.metadata.name.startswith("kserve-conformance-")]
+    assert left == [], f"namespaces left behind: {left}\n{output[-3000:]}"

@@ -1,0 +1,139 @@
+"""V2 negative controls: each Open Inference Protocol check fails against a server that breaks
+exactly its rule; and ``--endpoint`` mode runs the data-plane checks against a bare server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kserve_conformance.local.iris import build_iris_model
+from kserve_conformance.local.reconciler import free_port
+from tests.conftest import ISVC_CRD
+from tests.controls.runner import Run, run_suite
+
+V2 = ("--services=sklearn-iris-v2", "--ready-timeout=60", f"--local-crd={ISVC_CRD}")
+
+CONTROLS = [
+    ("no-id-echo", "test_v2_rest.py::test_infer_echoes_id", "request id was 'kserve-conformance-1'"),
+    ("wrong-model-name", "test_v2_rest.py::test_infer_model_name", "expected 'sklearn-iris-v2'"),
+    ("shape-mismatch", "test_v2_rest.py::test_output_shape_matches_data", "data elements"),
+    ("missing-error-body", "test_v2_rest.py::test_error_response[sklearn-iris-v2-unknown-model]", "empty body"),
+    ("ready-lies", "test_v2_rest.py::test_model_ready", "a model that does not exist is reported ready"),
+    ("model-not-ready", "test_v2_rest.py::test_model_ready", "503"),
+    ("wrong-prediction", "test_v2_rest.py::test_infer[", "infer returned classes [2, 2], expected [1, 1]"),
+    ("wrong-prediction", "test_v2_grpc.py::test_model_infer", "ModelInfer returned [2, 2], expected [1, 1]"),
+    ("model-not-ready", "test_v2_grpc.py::test_model_ready", "returned ready=false"),
+    ("server-error", "test_v2_rest.py::test_infer[", "got POST"),
+]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory):
+    cache: dict[str, Run] = {}
+
+    def run(fault: str) -> Run:
+        if fault not in cache:
+            cache[fault] = run_suite(tmp_path_factory.mktemp("v2"), *V2, f"--local-fault={fault}")
+        return cache[fault]
+
+    return run
+
+
+@pytest.mark.parametrize(("fault", "check", "words"), CONTROLS,
+                         ids=[f"{f}-{c.split('::')[1]}" for f, c, _ in CONTROLS])
+def test_v2_check_fails_naming_the_rule(runs, fault: str, check: str, words: str) -> None:
+    verdict = runs(fault).failed(check)
+    assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"
+
+
+class Process:
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A KServe model server started by hand, as README tells a runtime author to."""
+    model = build_iris_model(tmp_path_factory.mktemp("model"))
+    http, grpc_port = free_port(), free_port()
+    server = Process("-m", "kserve_conformance.local.modelserver", "--model-name", "iris", "--model-dir", str(model),
+                     "--http-port", str(http), "--grpc-port", str(grpc_port))
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{http}/v2/health/live", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{http}", f"127.0.0.1:{grpc_port}"
+    server.stop()
+
+
+@pytest.mark.parametrize("protocol", ["v1", "v2"])
+def test_endpoint_mode_passes_against_a_bare_server(bare_server: tuple[str, str], protocol: str,
+                                                    tmp_path: Path) -> None:
+    url, grpc_target = bare_server
+    run = run_suite(tmp_path, f"--endpoint={url}", "--model-name=iris", f"--protocol={protocol}",
+                    f"--grpc-endpoint={grpc_target}")
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.outcome("test_status_url") == "skipped"  # control plane: not applicable
+    assert "not applicable: --endpoint" in next(v.message for k, v in run.verdicts.items() if "test_status_url" in k)
+    ran = {k for k, v in run.verdicts.items() if v.outcome == "passed"}
+    assert any(("test_v2_grpc" if protocol == "v2" else "test_predict_tutorial") in k for k in ran), ran
+
+
+def test_endpoint_mode_fails_a_broken_bare_server(tmp_path: Path) -> None:
+    model = build_iris_model(tmp_path / "model")
+    http = free_port()
+    server = Process("-m", "kserve_conformance.local.modelserver", "--model-name", "iris", "--model-dir", str(model),
+                     "--http-port", str(http), "--grpc-port", str(free_port()), "--fault", "wrong-prediction")
+    try:
+        run = run_suite(tmp_path, f"--endpoint=http://127.0.0.1:{http}", "--model-name=iris", "--protocol=v1",
+                        "--consistency-timeout=60", "-k", "predict_tutorial")
+    finally:
+        server.stop()
+    assert "expected exactly {'predictions': [1, 1]}" in run.failed("test_predict_tutorial").message
+
+
+GRPC_CONTROLS = [
+    ("not-live", "test_server_live", "live=false"),
+    ("not-ready", "test_server_ready", "returned false"),
+    ("no-metadata", "test_server_metadata", "lacks name or version"),
+    ("model-not-ready", "test_v2_grpc.py::test_model_ready", "ready=false"),
+    ("wrong-metadata-name", "test_v2_grpc.py::test_model_metadata", "names 'other'"),
+    ("no-id-echo", "test_v2_grpc.py::test_model_infer", "request id was"),
+    ("wrong-class", "test_v2_grpc.py::test_model_infer", "returned [2, 2]"),
+    ("unknown-model-ok", "test_v2_grpc.py::test_unknown_model[", "DID NOT RAISE"),
+    ("unknown-model-internal", "test_v2_grpc.py::test_unknown_model[", "INTERNAL"),
+    ("unknown-model-internal", "test_unknown_model_not_found", "INTERNAL"),
+]
+
+
+@pytest.mark.parametrize(("defect", "check", "words"), GRPC_CONTROLS,
+                         ids=[f"{d}-{c.split('::')[-1]}" for d, c, _ in GRPC_CONTROLS])
+def test_grpc_check_fails_naming_the_rule(bare_server: tuple[str, str], tmp_path: Path, defect: str, check: str,
+                                          words: str) -> None:
+    port_file = tmp_path / "port"
+    broken = Process(str(Path(__file__).with_name("broken_grpc.py")), "iris", defect, str(port_file))
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text():
+            assert time.monotonic() < deadline and broken.process.poll() is None
+            time.sleep(0.05)
+        run = run_suite(tmp_path, f"--endpoint={bare_server[0]}", "--model-name=iris", "--protocol=v2",
+                        f"--grpc-endpoint=127.0.0.1:{port_file.read_text()}", "-k", "grpc")
+    finally:
+        broken.stop()
+    verdict = run.failed(check)
+    assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"

@@ -1,0 +1,138 @@
+"""The local model server is a real KServe ModelServer: V1, V2 REST and V2 gRPC from one process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import requests
+from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+
+from kserve_conformance.local.iris import build_iris_model
+from kserve_conformance.local.reconciler import free_port
+
+TUTORIAL = {"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}
+
+
+class Server:
+    def __init__(self, model_dir: Path, *faults: str, name: str = "iris") -> None:
+        self.name, self.http, self.grpc = name, free_port(), free_port()
+        args = [sys.executable, "-m", "kserve_conformance.local.modelserver", "--model-name", name,
+                "--model-dir", str(model_dir), "--http-port", str(self.http), "--grpc-port", str(self.grpc)]
+        for fault in faults:
+            args += ["--fault", fault]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.url = f"http://127.0.0.1:{self.http}"
+
+    def wait(self, timeout_s: float = 60) -> Server:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.communicate()[0]
+            try:
+                requests.get(f"{self.url}/v2/health/live", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise TimeoutError("model server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_iris_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path) -> Iterator[Server]:
+    s = Server(model_dir).wait()
+    yield s
+    s.stop()
+
+
+def test_v1_ready_and_tutorial_prediction(server: Server) -> None:
+    assert requests.get(f"{server.url}/v1/models/iris").json() == {"name": "iris", "ready": True}
+    r = requests.post(f"{server.url}/v1/models/iris:predict", json=TUTORIAL)
+    assert r.json() == {"predictions": [1, 1]}
+
+
+def test_curl_style_body_without_json_content_type(server: Server) -> None:
+    r = requests.post(f"{server.url}/v1/models/iris:predict", data=json.dumps(TUTORIAL),
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (r.status_code, r.json()) == (200, {"predictions": [1, 1]})
+
+
+def test_all_three_classes(server: Server) -> None:
+    body = {"instances": [[5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [6.3, 3.3, 6.0, 2.5]]}
+    assert requests.post(f"{server.url}/v1/models/iris:predict", json=body).json() == {"predictions": [0, 1, 2]}
+
+
+def test_v2_rest_infer_echoes_id(server: Server, reference: Path) -> None:
+    body = json.loads((reference / "kserve" / "e2e-data" / "iris_input_v2.json").read_text())
+    r = requests.post(f"{server.url}/v2/models/iris/infer", json={**body, "id": "req-1"})
+    doc = r.json()
+    assert (r.status_code, doc["id"], doc["model_name"]) == (200, "req-1", "iris")
+    assert doc["outputs"][0]["data"] == [1, 1]
+
+
+def test_v2_grpc_infer(server: Server) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        assert stub.ServerLive(pb.ServerLiveRequest(), timeout=10).live
+        tensor = pb.ModelInferRequest.InferInputTensor(
+            name="input-0", datatype="FP32", shape=[2, 4],
+            contents=pb.InferTensorContents(fp32_contents=[6.8, 2.8, 4.8, 1.4, 6.0, 3.4, 4.5, 1.6]))
+        reply = stub.ModelInfer(pb.ModelInferRequest(model_name="iris", id="g-1", inputs=[tensor]), timeout=10)
+    assert reply.id == "g-1" and reply.model_name == "iris"
+    assert list(reply.outputs[0].contents.int64_contents) == [1, 1]
+
+
+def test_real_kserve_sample_artifact_loads(reference: Path, tmp_path: Path) -> None:
+    """The upstream sample (an SVC pickled by an older scikit-learn) serves the same answer."""
+    shutil.copy(reference / "kserve" / "models" / "sklearn-iris-v2" / "model.joblib", tmp_path / "model.joblib")
+    s = Server(tmp_path).wait()
+    try:
+        assert requests.post(f"{s.url}/v1/models/iris:predict", json=TUTORIAL).json() == {"predictions": [1, 1]}
+    finally:
+        s.stop()
+
+
+def test_missing_model_exits_with_a_clear_line(tmp_path: Path) -> None:
+    s = Server(tmp_path / "empty")
+    output = s.process.communicate(timeout=60)[0]
+    assert s.process.returncode == 1
+    assert "model directory" in output and "does not exist" in output
+
+
+@pytest.mark.parametrize(("fault", "path", "status"), [
+    ("server-error", "/v1/models/iris:predict", 500),
+    ("model-not-ready", "/v1/models/iris:predict", 503),
+])
+def test_faults(model_dir: Path, fault: str, path: str, status: int) -> None:
+    s = Server(model_dir, fault).wait()
+    try:
+        r = requests.post(f"{s.url}{path}", json=TUTORIAL)
+        assert r.status_code == status and "error" in r.json()
+    finally:
+        s.stop()
+
+
+def test_wrong_prediction_fault(model_dir: Path) -> None:
+    s = Server(model_dir, "wrong-prediction").wait()
+    try:
+        assert requests.post(f"{s.url}/v1/models/iris:predict", json=TUTORIAL).json() == {"predictions": [2, 2]}
+    finally:
+        s.stop()
