@@ -120,7 +120,7 @@ class Reconciler:
         try:
             model_dir = self.storage.resolve(model.get("storageUri", ""))
         except StorageError as err:
-            await self._fail(isvc, "StorageInitializerFailed", str(err))
+            await self._fail(isvc, "ModelLoadFailed", f"storage initializer: {err}")
             return
         protocol = model.get("protocolVersion", "v1")
         log_path = self.state_dir / "logs" / f"{namespace}.{name}.{generation}.log"

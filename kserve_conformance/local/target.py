@@ -17,9 +17,12 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import psutil
 import yaml
 from aiohttp import web
 
@@ -193,12 +196,25 @@ class LocalTarget:
         parent = self.args.parent_pid
         while parent:
             await asyncio.sleep(1.0)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
+            if not psutil.pid_exists(parent):
                 log.warning("parent process %s is gone; shutting down", parent)
                 stop.set()
                 return
+
+
+def last_resort_watchdog(parent: int, grace_s: float = 15.0) -> None:
+    """A thread that ends the target even if its event loop is stuck: orphans are never left."""
+
+    def watch() -> None:
+        while psutil.pid_exists(parent):
+            time.sleep(1.0)
+        time.sleep(grace_s)  # the event loop's own shutdown normally finishes first
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stream=sys.stderr)
     args = parse_args(argv)
     args.state_dir.mkdir(parents=True, exist_ok=True)
+    if args.parent_pid:
+        last_resort_watchdog(args.parent_pid)
     try:
         target = LocalTarget(args)
     except (fault_catalog.FaultError, ValueError, OSError) as err:

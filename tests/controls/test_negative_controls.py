@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ISVC_CRD
 from tests.controls.runner import Run, run_suite
 
-BASE = ("--ready-timeout=60", f"--local-crd={ISVC_CRD}")
+BASE = ("--services=sklearn-iris", "--ready-timeout=30", f"--local-crd={ISVC_CRD}")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_check_fails_naming_the_defect(runs, fault: str, check: str, words: str)
 
 
 def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--ready-timeout=8", "--local-fault=never-ready")
+    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=8", "--local-fault=never-ready")
     verdict = run.failed("test_status_url")
     assert "not Ready after 8s" in verdict.message and "IngressReady=False" in verdict.message, verdict.message
     diagnostics = list((run.report_dir / "diagnostics").glob("*/events.txt"))
@@ -73,6 +73,7 @@ def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> No
 
 
 def test_stale_generation_is_named_in_the_timeout(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--ready-timeout=8", "--local-fault=stale-generation", "-k", "observed_generation")
+    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=8", "--local-fault=stale-generation",
+                    "-k", "observed_generation")
     verdict = run.failed("test_observed_generation")
     assert "status.observedGeneration 0 < metadata.generation 1" in verdict.message, verdict.message

@@ -16,7 +16,7 @@ from kserve_conformance.local.reconciler import free_port
 from tests.conftest import ISVC_CRD
 from tests.controls.runner import Run, run_suite
 
-V2 = ("--services=sklearn-iris-v2", "--ready-timeout=60", f"--local-crd={ISVC_CRD}")
+V2 = ("--services=sklearn-iris-v2", "--ready-timeout=30", f"--local-crd={ISVC_CRD}")
 
 CONTROLS = [
     ("no-id-echo", "test_v2_rest.py::test_infer_echoes_id", "request id was 'kserve-conformance-1'"),
