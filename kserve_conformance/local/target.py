@@ -163,8 +163,10 @@ class LocalTarget:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        api = web.AppRunner(ApiServer(self.store, self.reconciler.pod_log).app(), access_log=None)
-        gw = web.AppRunner(self.gateway.app(), access_log=None)
+        # Open watches would otherwise hold a graceful shutdown for aiohttp's default minute.
+        api = web.AppRunner(ApiServer(self.store, self.reconciler.pod_log).app(), access_log=None,
+                            shutdown_timeout=1.0)
+        gw = web.AppRunner(self.gateway.app(), access_log=None, shutdown_timeout=1.0)
         await api.setup()
         await gw.setup()
         api_site, gw_site = web.TCPSite(api, "127.0.0.1", 0), web.TCPSite(gw, "127.0.0.1", 0)
