@@ -51,8 +51,12 @@ def build_model(name: str, model_dir: Path, faults: frozenset[str]) -> Any:
                 self._model = joblib.load(path)
             except Exception as err:
                 raise ModelLoadError(f"cannot load {path}: {err}") from err
-            self.ready = "model-not-ready" not in faults
+            self.ready = True  # a model that failed to load never serves: ModelServer would refuse it
             return self.ready
+
+        async def healthy(self) -> bool:
+            # What readiness endpoints ask; predict skips it, like a service that 404s right after Ready.
+            return "model-not-ready" not in faults
 
         async def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
             # kserve 0.21 hands a body without a JSON content type (what `curl -d` sends) to the

@@ -46,6 +46,7 @@ from kserve_conformance.urls import KNATIVE, KNATIVE_DEFAULT_TEMPLATE, KSERVE_DE
 log = logging.getLogger("kserve_conformance.local")
 SEED = Path(__file__).parent / "data" / "seed.yaml"
 # The tutorial's model bucket and the V2 sample's: served offline from a model built here.
+EXPOSURES = ("LoadBalancer", "NodePort", "GatewayAPI", "ClusterIP")
 TUTORIAL_MODELS = ("gs://kfserving-examples/models/sklearn/1.0/model", "gs://seldon-models/sklearn/iris")
 
 
@@ -60,6 +61,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--knative-domain", default="example.com", help="Knative config-domain default domain")
     p.add_argument("--storage-uri-map", action="append", default=[], metavar="FROM=TO")
     p.add_argument("--crd", type=Path, help="InferenceService CRD to validate against (default: built-in subset)")
+    p.add_argument("--ingress-exposure", default="LoadBalancer", choices=EXPOSURES,
+                   help="how the gateway is published: as a real cluster's ingress would be found")
     p.add_argument("--fault", action="append", default=[], help="inject a defect (self-tests only)")
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     return p.parse_args(argv)
@@ -72,11 +75,17 @@ def ingress_config(args: argparse.Namespace) -> IngressConfig:
                          knative_template=KNATIVE_DEFAULT_TEMPLATE)
 
 
-def cluster_config_objects(config: IngressConfig, gateway_port: int) -> list[dict]:
-    """The ConfigMaps and the ingress Service a KServe install has, describing this target."""
+def cluster_config_objects(config: IngressConfig, gateway_port: int, exposure: str = "LoadBalancer") -> list[dict]:
+    """The ConfigMaps and the ingress objects a KServe install has, describing this target.
+
+    ``exposure`` publishes the gateway the way the ingress discovery's methods expect to find it
+    on real clusters: a load balancer's address, a NodePort on a node, a Gateway API gateway's
+    address, or only a ClusterIP Service (which leaves a port-forward).
+    """
     ingress = {"ingressDomain": config.ingress_domain, "domainTemplate": config.domain_template,
                "urlScheme": config.url_scheme, "ingressGateway": "knative-serving/knative-ingress-gateway",
-               "kserveIngressGateway": "kserve/kserve-ingress-gateway", "enableGatewayApi": False}
+               "kserveIngressGateway": "kserve/kserve-ingress-gateway",
+               "enableGatewayApi": exposure == "GatewayAPI"}
     if config.path_template:
         ingress["pathTemplate"] = config.path_template
     objects: list[dict] = [
@@ -84,13 +93,26 @@ def cluster_config_objects(config: IngressConfig, gateway_port: int) -> list[dic
          "metadata": {"name": "inferenceservice-config", "namespace": "kserve"},
          "data": {"deploy": json.dumps({"defaultDeploymentMode": config.default_mode}),
                   "ingress": json.dumps(ingress, indent=2)}},
-        {"apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system",
-                      "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}},
-         "spec": {"type": "LoadBalancer", "ports": [{"name": "http2", "port": gateway_port, "protocol": "TCP",
-                                                      "targetPort": gateway_port}]},
-         "status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}},
     ]
+    port: dict = {"name": "http2", "port": gateway_port, "protocol": "TCP", "targetPort": gateway_port}
+    service: dict = {"apiVersion": "v1", "kind": "Service",
+                     "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system",
+                                  "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}},
+                     "spec": {"type": "ClusterIP" if exposure == "ClusterIP" else exposure, "ports": [port]}}
+    if exposure == "LoadBalancer":
+        service["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
+    if exposure == "NodePort":
+        port["nodePort"] = gateway_port
+        objects.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "local-control-plane"},
+                        "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
+    if exposure == "GatewayAPI":
+        service["spec"]["type"] = "ClusterIP"
+        objects.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                        "metadata": {"name": "kserve-ingress-gateway", "namespace": "kserve"},
+                        "spec": {"gatewayClassName": "local",
+                                 "listeners": [{"name": "http", "protocol": "HTTP", "port": gateway_port}]},
+                        "status": {"addresses": [{"type": "IPAddress", "value": "127.0.0.1"}]}})
+    objects.append(service)
     if config.default_mode == KNATIVE:
         objects += [
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-domain",
@@ -145,7 +167,7 @@ class LocalTarget:
     async def _seed(self, gateway_port: int) -> None:
         for ns in ("default", "kube-system", "kserve", "istio-system", "knative-serving"):
             await self.store.create(BY_KIND[("v1", "Namespace")], "", {"metadata": {"name": ns}})
-        objects = cluster_config_objects(self.config, gateway_port)
+        objects = cluster_config_objects(self.config, gateway_port, self.args.ingress_exposure)
         objects += yaml.safe_load_all(SEED.read_text())
         if "no-kserve" not in self.faults:
             objects.append(crd_object(INFERENCESERVICES, self.schema))

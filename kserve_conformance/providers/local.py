@@ -28,10 +28,11 @@ class LocalOptions:
     ingress_domain: str | None = None
     crd: Path | None = None
     storage_uri_map: Sequence[str] = ()
+    ingress_exposure: str = "LoadBalancer"
     faults: Sequence[str] = ()
 
     def argv(self) -> list[str]:
-        args = ["--deployment-mode", self.deployment_mode]
+        args = ["--deployment-mode", self.deployment_mode, "--ingress-exposure", self.ingress_exposure]
         for flag, value in (("--domain-template", self.domain_template), ("--path-template", self.path_template),
                             ("--ingress-domain", self.ingress_domain), ("--crd", self.crd)):
             if value:

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ISVC_CRD
 from tests.controls.runner import Run, run_suite
 
-BASE = ("--services=sklearn-iris", "--ready-timeout=30", f"--local-crd={ISVC_CRD}")
+BASE = ("--services=sklearn-iris", "--ready-timeout=30", "--consistency-timeout=10", f"--local-crd={ISVC_CRD}")
 
 
 @pytest.fixture(scope="module")

@@ -174,3 +174,46 @@ def test_interrupted_run_leaves_nothing_behind(target: LocalTargetProcess, tmp_p
     left = [ns.metadata.name for ns in core.list_namespace().items
             if ns.metadata.name.startswith("kserve-conformance-")]
     assert left == [], f"namespaces left behind: {left}\n{output[-3000:]}"
+
+
+EXPOSURES = {
+    "node-port": ("NodePort", "NodePort"),
+    "gateway-api": ("GatewayAPI", "Gateway API gateway kserve/kserve-ingress-gateway"),
+}
+
+
+@pytest.mark.parametrize("target", [LocalOptions(ingress_exposure=e) for e, _ in EXPOSURES.values()],
+                         ids=EXPOSURES.keys(), indirect=True)
+def test_ingress_discovery_methods(target: LocalTargetProcess, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-k", "predict_tutorial")
+    passed_all(run)
+    expected = dict(EXPOSURES.values())[target.options.ingress_exposure]
+    assert report(run)["cluster"]["ingressEndpoint"]["foundBy"].startswith(expected)
+
+
+@pytest.mark.parametrize("target", [LocalOptions(ingress_exposure="ClusterIP")], indirect=True)
+def test_ingress_by_port_forward_started_and_stopped_by_the_suite(target: LocalTargetProcess, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import json as jsonlib
+    import stat
+
+    from tests.controls.runner import REPO
+
+    fake = REPO / "tests" / "fakes" / "kubectl_port_forward.py"
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "kubectl.log"
+    monkeypatch.setenv("FAKE_KUBECTL_LOG", str(log))
+    monkeypatch.setenv("FAKE_FORWARD_TARGET", target.info["gateway"])
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
+                    f"--kind-kubectl-bin={fake}", "-k", "predict_tutorial")
+    passed_all(run)
+    assert report(run)["cluster"]["ingressEndpoint"]["foundBy"] == \
+        "kubectl port-forward to istio-system/istio-ingressgateway"
+    argv = jsonlib.loads(log.read_text().splitlines()[0])
+    assert argv == ["--kubeconfig", str(target.kubeconfig), "port-forward", "-n", "istio-system",
+                    "service/istio-ingressgateway", f":{target.info['gateway'].rsplit(':', 1)[1]}",
+                    "--address", "127.0.0.1"]
+    import psutil
+
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(fake) in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == [], "the port-forward outlived the run"
