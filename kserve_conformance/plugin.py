@@ -49,18 +49,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     dp.addoption("--protocol", default="v1", choices=("v1", "v2"), help="with --endpoint: its REST protocol")
     dp.addoption("--grpc-endpoint", default=None, metavar="HOST:PORT",
                  help="the V2 gRPC endpoint (with --endpoint, or to reach a cluster's gRPC port-forward)")
-    load = parser.getgroup("kserve-conformance load")
-    load.addoption("--load-rate", type=float, default=500.0, help="requests per second (default 500, the tutorial's)")
-    load.addoption("--load-duration", type=float, default=10.0,
-                   help="seconds of load (default 10, a quick mode; 60 reproduces the tutorial)")
-    load.addoption("--load-workers", type=int, default=1, help="generator processes sharing the rate")
-    load.addoption("--load-max-lag-ms", type=float, default=10.0,
-                   help="the generator's own p99 scheduling lag above which a run is invalid")
-    load.addoption("--slo-p50-ms", type=float, default=None, help="p50 latency threshold (default none)")
-    load.addoption("--slo-p99-ms", type=float, default=500.0, help="p99 latency threshold (default 500 ms)")
-    load.addoption("--slo-max-ms", type=float, default=None, help="maximum latency threshold (default none)")
-    load.addoption("--slo-error-rate", type=float, default=0.0,
-                   help="allowed fraction of failed requests (default 0: one 502 fails the check)")
     local = parser.getgroup("kserve-conformance local target")
     local.addoption("--local-deployment-mode", default="Knative", choices=("Knative", "Standard"),
                     help="the local target's default deployment mode")

@@ -50,7 +50,7 @@ CONTROLS = [
     ("split-traffic", "test_latest_revision_traffic", "does not get 100% of traffic"),
     ("prune-spec", "test_manifest_applies_verbatim", "spec.predictor.model.storageUri was dropped"),
     ("ingress-404", "test_ingress_routes_host", "404"),
-    ("model-not-ready", "test_model_ready", "model status answered 503"),
+    ("model-not-ready", "test_model_ready", "→ 503"),
     ("server-error", "test_predict_tutorial", "predict answered 500"),
 ]
 
