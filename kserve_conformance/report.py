@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from kserve_conformance import __version__
-from kserve_conformance.spec import NOT_APPLICABLE, NOT_SUPPORTED, check_of
+from kserve_conformance.spec import INVALID, NOT_APPLICABLE, NOT_SUPPORTED, check_of
 
 FACTS_KEY = pytest.StashKey[dict[str, Any]]()
 IMPLEMENTATION_FIELDS = ("organization", "project", "url", "version", "contact")
@@ -53,8 +53,8 @@ class ConformanceReport:
         result = self.results.setdefault(report.nodeid, Result(check.name, report.nodeid, check.level,
                                                                check.features))
         if report.failed:
-            result.outcome = "failed"
             result.message = _first_line(report.longreprtext)
+            result.outcome = "invalid" if result.message.startswith(INVALID) else "failed"
         elif report.skipped and hasattr(report, "wasxfail"):
             result.outcome, result.message = "known-deviation", report.wasxfail
         elif report.skipped and result.outcome == "passed":
@@ -87,7 +87,8 @@ class ConformanceReport:
                 terminalreporter.write_line(
                     f"{level}: {s['result']} (passed {s['passed']}, failed {s['failed']}, "
                     f"skipped {s['skipped']}, not supported {s['notSupported']}, "
-                    f"not applicable {s['notApplicable']}, known deviations {s['knownDeviations']})")
+                    f"not applicable {s['notApplicable']}, known deviations {s['knownDeviations']}, "
+                    f"invalid measurements {s['invalid']})")
             terminalreporter.write_line(f"report: {path}")
 
     def document(self) -> dict[str, Any]:
@@ -98,15 +99,18 @@ class ConformanceReport:
                 continue
             counts = Counter(r.outcome for r in results)
             result = ("failure" if counts["failed"] and not counts["passed"] else
-                      "partial" if counts["failed"] or counts["skipped"] or counts["known-deviation"] else "success")
+                      "partial" if counts["failed"] or counts["skipped"] or counts["known-deviation"]
+                      or counts["invalid"] else "success")
             profiles[level] = {
                 "result": result, "passed": counts["passed"], "failed": counts["failed"],
                 "skipped": counts["skipped"], "notSupported": counts["not-supported"],
                 "notApplicable": counts["not-applicable"], "knownDeviations": counts["known-deviation"],
+                "invalid": counts["invalid"],
                 "failedTests": sorted({r.name for r in results if r.outcome == "failed"}),
                 "skippedTests": sorted({r.name for r in results if r.outcome == "skipped"}),
                 "unsupportedTests": sorted({r.name for r in results if r.outcome == "not-supported"}),
                 "knownDeviationTests": sorted({r.name for r in results if r.outcome == "known-deviation"}),
+                "invalidTests": sorted({r.name for r in results if r.outcome == "invalid"}),
             }
         implementation = {f: self.config.getoption(f"implementation_{f}") for f in IMPLEMENTATION_FIELDS}
         return {

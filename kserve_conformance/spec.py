@@ -15,6 +15,9 @@ import pytest
 CORE, EXTENDED = "core", "extended"
 NOT_SUPPORTED = "not supported:"
 NOT_APPLICABLE = "not applicable:"
+# A measurement the suite itself could not make trustworthy (e.g. a starved load generator): not a
+# verdict on the target either way. The check fails (a report cannot pass on it) under this prefix.
+INVALID = "invalid measurement:"
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,20 @@ class Run:
         return next(v.outcome for k, v in self.verdicts.items() if test in k)
 
 
-def run_suite(tmp: Path, *args: str, timeout_s: float = 600) -> Run:
+SUITE_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def suite_command(report_dir: Path, *args: str) -> list[str]:
+    """The suite's command line; the load test and round-trip timings only where a control asks (-m)."""
+    select = () if "-m" in args else ("-m", "not load and not round_trip")
+    return [sys.executable, "-m", "pytest", str(REPO / "conformance"), "-p", "no:cacheprovider",
+            f"--report-dir={report_dir}", "--rootdir", str(REPO), "-q", *select, *args]
+
+
+def run_suite(tmp: Path, *args: str, timeout_s: float = 600, env: dict[str, str] | None = None) -> Run:
     report_dir = tmp / "reports"
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "conformance"), "-p", "no:cacheprovider",
-           f"--report-dir={report_dir}", "--rootdir", str(REPO), "-q", *args]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout_s, env=env)
+    proc = subprocess.run(suite_command(report_dir, *args), cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout_s, env={**SUITE_ENV, **(env or {})})
     return Run(proc.returncode, proc.stdout + proc.stderr, read_junit(report_dir / "junit.xml"), report_dir)
 
 

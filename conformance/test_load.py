@@ -1,0 +1,65 @@
+"""Latency and error-rate under load: SEED.md step 6 as a check with thresholds and exact counts.
+
+The tutorial runs vegeta at 500 req/s for a minute and a person reads the report, where one 502
+in 30,000 still prints "Success 100.00%". Here an open-loop generator in its own process sends
+the same request at a constant rate, and the run is judged against named thresholds: any
+failure message carries the counts per status code and per error, the percentiles, and which
+threshold broke. A run whose generator could not keep its schedule is reported invalid.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import allure
+import pytest
+
+from kserve_conformance.fixtures.cluster import progress
+from kserve_conformance.fixtures.services import DeployedService
+from kserve_conformance.load.attack import LoadSpec, Target
+from kserve_conformance.load.reports import vegeta_text, write_all
+from kserve_conformance.load.runner import run_load
+from kserve_conformance.load.slo import SLO, judge
+from kserve_conformance.spec import EXTENDED, INVALID, conformance
+
+pytestmark = pytest.mark.load
+
+
+def load_spec(config: pytest.Config, service: DeployedService) -> LoadSpec:
+    payload = service.entry.payloads["load"]
+    dataplane = service.dataplane
+    headers = {"Content-Type": "application/json"}
+    if dataplane.host:
+        headers["Host"] = dataplane.host
+    url = f"{dataplane.base_url}{dataplane.path_prefix}{payload['path'].format(name=service.name)}"
+    return LoadSpec(Target(payload["method"], url, headers, json.dumps(payload["request"]).encode()),
+                    rate=config.getoption("load_rate"), duration_s=config.getoption("load_duration"),
+                    workers=config.getoption("load_workers"), timeout_s=config.getoption("load_timeout"))
+
+
+def slo_from(config: pytest.Config) -> SLO:
+    return SLO(p99_ms=config.getoption("slo_p99_ms"), p50_ms=config.getoption("slo_p50_ms"),
+               max_ms=config.getoption("slo_max_ms"), error_rate=config.getoption("slo_error_rate"),
+               max_lag_ms=config.getoption("load_max_lag_ms"))
+
+
+@conformance("LoadSLO", "Open-loop constant-rate load (default 500 req/s for 60 s, as SEED.md step 6) meets "
+             "the latency and error-rate thresholds.", level=EXTENDED, features=("load",))
+def test_load_meets_slo(request: pytest.FixtureRequest, service: DeployedService) -> None:
+    config = request.config
+    service.settle()
+    spec, slo = load_spec(config, service), slo_from(config)
+    with allure.step(f"Load {spec.target.method} {spec.target.url} at {spec.rate:g}/s for {spec.duration_s:g}s"):
+        result = run_load(spec, progress(config))
+    judgement = judge(result, slo)
+    out_dir = Path(config.getoption("report_dir")) / "load" / service.entry.id
+    files = write_all(result, slo, judgement, out_dir, f"{service.entry.id}: {spec.rate:g} req/s")
+    allure.attach(vegeta_text(result), name="vegeta report", attachment_type=allure.attachment_type.TEXT)
+    allure.attach.file(files["latency.png"], name="latency", attachment_type=allure.attachment_type.PNG)
+    allure.attach.file(files["summary.json"], name="summary", attachment_type=allure.attachment_type.JSON)
+    progress(config)(f"load {service.entry.id}: {result.successes}/{result.requests} ok, "
+                     f"p99 {result.latency_us(99) / 1000:.3f}ms → {out_dir}")
+    if judgement.invalid:
+        pytest.fail(f"{INVALID} {'; '.join(judgement.invalid)} | measured: {result.summary()}", pytrace=False)
+    assert judgement.passed, f"{'; '.join(judgement.violations)} | measured: {result.summary()}"

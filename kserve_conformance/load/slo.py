@@ -1,0 +1,54 @@
+"""Thresholds a load run is judged by, and the judgement.
+
+Validity comes first: latency is measured from the intended send time, so a generator that
+could not keep its schedule (large scheduling lag) charges its own delay to the target. Such a
+run is *invalid*, neither a pass nor a failure of the target, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kserve_conformance.load.results import LoadResult, ms
+
+
+@dataclass(frozen=True)
+class SLO:
+    p99_ms: float | None = None
+    p50_ms: float | None = None
+    max_ms: float | None = None
+    error_rate: float = 0.0  # failed / requests may not exceed this
+    max_lag_ms: float = 10.0  # generator scheduling lag p99 above this makes the run invalid
+
+
+@dataclass(frozen=True)
+class Judgement:
+    invalid: list[str]
+    violations: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.invalid and not self.violations
+
+
+def judge(result: LoadResult, slo: SLO) -> Judgement:
+    invalid: list[str] = []
+    lag_p99 = result.lag_us(99)
+    if lag_p99 > slo.max_lag_ms * 1000:
+        invalid.append(f"generator scheduling lag p99 {ms(lag_p99)} > {slo.max_lag_ms:g}ms (--load-max-lag-ms): "
+                       "the generator was starved of CPU and its latencies include its own delay")
+    if result.requests != result.planned:
+        invalid.append(f"the generator recorded {result.requests} of {result.planned} planned requests")
+    violations: list[str] = []
+    allowed = slo.error_rate * result.requests
+    if result.failures > allowed:
+        violations.append(f"error rate {result.failures}/{result.requests} exceeds --slo-error-rate={slo.error_rate:g} "
+                          f"(at most {int(allowed)} of {result.requests} may fail)")
+    for name, percentile, bound in (("p50", 50.0, slo.p50_ms), ("p99", 99.0, slo.p99_ms),
+                                    ("max", 100.0, slo.max_ms)):
+        if bound is None:
+            continue
+        value = result.latency_us(percentile) if percentile < 100 else result.latency.get_max_value()
+        if value > bound * 1000:
+            violations.append(f"latency {name} {ms(value)} exceeds --slo-{name}-ms={bound:g}")
+    return Judgement(invalid, violations)

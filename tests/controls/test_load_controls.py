@@ -1,0 +1,109 @@
+"""The load check fails on exactly the thresholds a broken target breaks, and never judges a
+starved generator.
+
+Each control runs the real suite (``-m load``) for a few seconds against a local target whose
+gateway misbehaves deterministically: every 1000th request answers 502, or every 50th (2 %) is
+held 300 ms longer. Starvation is made real, not simulated: the generator's process is stopped
+with SIGSTOP for 400 ms in mid-run, as a preempted VM or a CPU-throttled pod would be.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.controls.runner import REPO, SUITE_ENV, Run, read_junit, run_suite, suite_command
+
+LOAD = ("-m", "load", "--services=sklearn-iris", "--load-rate=500", "--load-duration=5", "--ready-timeout=60")
+
+
+def test_healthy_target_passes_the_load_check(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, *LOAD)
+    assert run.returncode == 0, run.output[-3000:]
+    vegeta = (run.report_dir / "load" / "sklearn-iris" / "vegeta.txt").read_text()
+    assert "Status Codes  [code:count]                      200:2500" in vegeta, vegeta
+    for name in ("vegeta.json", "summary.json", "latency.hlog", "latency.png"):
+        assert (run.report_dir / "load" / "sklearn-iris" / name).stat().st_size > 0, name
+
+
+def test_one_502_in_a_thousand_fails_on_error_rate_with_the_count(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, *LOAD, "--local-fault=502-every=1000")
+    message = run.failed("test_load_meets_slo").message
+    failed = re.search(r"error rate (\d+)/2500 exceeds --slo-error-rate=0", message)
+    assert failed, message[:2000]
+    assert f"502:{failed.group(1)}" in message and f"{failed.group(1)}x 502 Bad Gateway" in message, message[:2000]
+    assert "p99" not in message.split("|")[0], "only the error rate should be named as broken"
+
+
+def test_a_slow_two_percent_fails_on_p99(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, *LOAD, "--local-fault=delay-every=50:300")
+    message = run.failed("test_load_meets_slo").message
+    assert re.search(r"latency p99 3\d\d\.\d+ms exceeds --slo-p99-ms=100", message), message[:2000]
+    assert "error rate" not in message.split("|")[0], message[:2000]
+
+
+def test_error_rate_threshold_tolerates_what_it_allows(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, *LOAD, "--local-fault=502-every=1000", "--slo-error-rate=0.001")
+    assert run.returncode == 0, run.output[-3000:]
+
+
+def _load_workers() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if "kserve_conformance.load.attack" in cmdline:
+            found.append(proc)
+    return found
+
+
+def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Path]:
+    report_dir = tmp_path / "reports"
+    proc = subprocess.Popen(suite_command(report_dir, *args), cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**SUITE_ENV, "PYTHONUNBUFFERED": "1"})
+    return proc, report_dir
+
+
+def _wait_for_workers(proc: subprocess.Popen[str], timeout_s: float = 90) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = [w for w in _load_workers() if proc.pid in {p.pid for p in w.parents()}]
+        if workers:
+            return workers
+        time.sleep(0.05)
+    raise AssertionError(f"no load worker started (suite exit {proc.poll()})")
+
+
+def test_starved_generator_is_reported_invalid_not_passed(tmp_path: Path) -> None:
+    proc, report_dir = _start(tmp_path, *LOAD)
+    workers = _wait_for_workers(proc)
+    time.sleep(2.0)  # in mid-run: the workers start 0.2 s after they are ready
+    for w in workers:
+        w.send_signal(signal.SIGSTOP)
+    time.sleep(0.4)
+    for w in workers:
+        w.send_signal(signal.SIGCONT)
+    output = proc.communicate(timeout=180)[0]
+    run = Run(proc.returncode, output, read_junit(report_dir / "junit.xml"), report_dir)
+    message = run.failed("test_load_meets_slo").message
+    assert "invalid measurement: generator scheduling lag p99" in message, message[:2000]
+    assert "exceeds --slo" not in message, "an invalid run must not be judged against the thresholds"
+    assert "invalid measurements 1" in output, output[-2000:]
+    summary = (report_dir / "load" / "sklearn-iris" / "summary.json").read_text()
+    assert '"verdict": "invalid"' in summary
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_load_leaves_no_worker_and_no_namespace(tmp_path: Path, sig: signal.Signals) -> None:
+    proc, _ = _start(tmp_path, *LOAD[:-2], "--load-duration=60")
+    workers = _wait_for_workers(proc)
+    proc.send_signal(sig)
+    output = proc.communicate(timeout=120)[0]
+    gone = psutil.wait_procs(workers, timeout=5)[1]
+    assert not gone, f"load workers still running after {sig.name}: {[w.pid for w in gone]}\n{output[-2000:]}"
+    assert "deleted namespace" in output, output[-3000:]
