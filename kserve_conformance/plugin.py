@@ -16,6 +16,7 @@ from kserve_conformance import report
 from kserve_conformance.errors import SetupError
 
 CLUSTERS = ("local", "existing", "kind")
+AUTOSAVE_KEY = pytest.StashKey[bool]()
 FIXTURE_MODULES = ("kserve_conformance.fixtures.cluster", "kserve_conformance.fixtures.services")
 
 
@@ -49,6 +50,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     dp.addoption("--protocol", default="v1", choices=("v1", "v2"), help="with --endpoint: its REST protocol")
     dp.addoption("--grpc-endpoint", default=None, metavar="HOST:PORT",
                  help="the V2 gRPC endpoint (with --endpoint, or to reach a cluster's gRPC port-forward)")
+    load = parser.getgroup("kserve-conformance load (SEED.md step 6)")
+    load.addoption("--load-rate", type=float, default=500.0, help="requests per second, open loop (default 500)")
+    load.addoption("--load-duration", type=float, default=60.0,
+                   help="seconds of load per service (default 60, the tutorial's; 5 is a quick check)")
+    load.addoption("--load-workers", type=int, default=1,
+                   help="generator processes sharing the rate, for rates one core cannot hold (default 1)")
+    load.addoption("--load-timeout", type=float, default=30.0, help="seconds per load request (vegeta's default 30)")
+    load.addoption("--load-max-lag-ms", type=float, default=10.0,
+                   help="generator scheduling lag p99 above which the run is invalid, not judged (default 10)")
+    load.addoption("--slo-p99-ms", type=float, default=100.0, help="latency p99 bound in ms (default 100)")
+    load.addoption("--slo-p50-ms", type=float, default=None, help="latency p50 bound in ms (default: none)")
+    load.addoption("--slo-max-ms", type=float, default=None, help="latency max bound in ms (default: none)")
+    load.addoption("--slo-error-rate", type=float, default=0.0,
+                   help="fraction of requests allowed to fail: transport error or status outside [200, 400) "
+                        "(default 0: every failure counts)")
+    kind = parser.getgroup("kserve-conformance kind (with pytest-kind-ng's --cluster-name, --keep-cluster, "
+                           "--kind-image, --kind-bin, --kind-kubectl-bin)")
+    kind.addoption("--kserve-version", default=None,
+                   help="KServe release to install into a kind cluster without KServe (default: the newest pinned)")
+    kind.addoption("--deployment-mode", default="Standard", choices=("Standard", "Knative"),
+                   help="KServe deployment mode to install on kind (default Standard)")
+    kind.addoption("--kind-show-plan", action="store_true",
+                   help="print the kind install plan (commands and pinned manifests) for the chosen options and exit")
     local = parser.getgroup("kserve-conformance local target")
     local.addoption("--local-deployment-mode", default="Knative", choices=("Knative", "Standard"),
                     help="the local target's default deployment mode")
@@ -69,11 +93,51 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(report_dir / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(report_dir / "allure-results")
+    _benchmarks_into_report_dir(config, report_dir)
     for module in FIXTURE_MODULES:
         config.pluginmanager.import_plugin(module)
     config.pluginmanager.register(report.ConformanceReport(config), "kserve-conformance-report")
     # CI cancels with SIGTERM: turn it into KeyboardInterrupt so fixture finalizers clean up.
     signal.signal(signal.SIGTERM, _interrupt)
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--kind-show-plan``: what ``--cluster=kind`` would install, without running anything."""
+    if not config.getoption("kind_show_plan", False):
+        return None
+    from kserve_conformance.kind.install import plan, releases
+
+    version = config.getoption("kserve_version") or releases()["defaultRelease"]
+    try:
+        steps = plan(version, config.getoption("deployment_mode"))
+    except SetupError as err:
+        print(f"kserve-conformance: {err}")
+        return 4
+    image = config.getoption("kind_image") or releases()["kind"]["nodeImage"]
+    print(f"# kind {releases()['kind']['version']}, node image {image}")
+    print(f"# KServe {version}, {config.getoption('deployment_mode')} mode; skipped if KServe is already installed")
+    for step in steps:
+        print(f"[{step.stage}] {step.command()}")
+    return 0
+
+
+def _benchmarks_into_report_dir(config: pytest.Config, report_dir: Path) -> None:
+    """Round-trip timings are saved with the other reports, so ``--benchmark-compare`` finds them."""
+    option = config.option
+    if getattr(option, "benchmark_storage", None) != "file://./.benchmarks":
+        return  # no pytest-benchmark, or the user chose a storage
+    option.benchmark_storage = f"file://{report_dir / 'benchmarks'}"
+    config.stash[AUTOSAVE_KEY] = not (option.benchmark_autosave or option.benchmark_save or option.benchmark_disable)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Autosave round-trip timings, but only in a run that has some (else pytest-benchmark warns)."""
+    bench = getattr(session.config, "_benchmarksession", None)
+    if bench is not None and session.config.stash.get(AUTOSAVE_KEY, False) and any(
+            "benchmark" in getattr(item, "fixturenames", ()) for item in session.items):
+        from pytest_benchmark.utils import get_tag
+
+        bench.autosave = get_tag()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
-from tests.conftest import ISVC_CRD
 from tests.controls.runner import Run, run_suite
-
-
-@pytest.fixture
-def target(request: pytest.FixtureRequest) -> Iterator[LocalTargetProcess]:
-    options: LocalOptions = getattr(request, "param", LocalOptions())
-    options.crd = ISVC_CRD
-    process = LocalTargetProcess(options)
-    process.start()
-    yield process
-    process.stop()
 
 
 def report(run: Run) -> dict:
