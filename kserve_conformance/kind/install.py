@@ -69,7 +69,9 @@ def plan(release: str, mode: str) -> list[Step]:
             namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": stage["namespace"]}}
             steps.append(Step(name, ("apply", "-f", "-"), stdin=json.dumps(namespace),
                               stdin_label=f"Namespace {stage['namespace']}"))
-        for url in stage["apply"]:
+        for manifest in stage.get("manifests", []):
+            steps.append(Step(name, ("apply", "-f", "-"), stdin=(DATA / manifest).read_text(), stdin_label=manifest))
+        for url in stage.get("apply", []):
             url = url.format(**pins)
             if stage.get("crdsFirst"):
                 steps.append(Step(name, ("apply", "-l", "knative.dev/crd-install=true", "-f", url)))

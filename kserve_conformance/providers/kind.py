@@ -73,13 +73,17 @@ class KindProvider:
                 raise SetupError(f"`kind create cluster --name={o.name}` failed (exit {err.returncode})",
                                  "is Docker running and usable by this user? kind's own message is above") from err
             self.created = True
-        api = api_client(kubeconfig, None)
-        self._check_kubernetes(api)
-        if self._kserve_installed(api):
-            self.say("KServe is already installed: skipping the install")
-        else:
-            self.say(f"installing KServe {o.kserve_version} ({o.deployment_mode} mode) and its dependencies")
-            run_plan(steps, kubectl, kubeconfig, self.say)
+        try:
+            api = api_client(kubeconfig, None)
+            self._check_kubernetes(api)
+            if self._kserve_installed(api):
+                self.say("KServe is already installed: skipping the install")
+            else:
+                self.say(f"installing KServe {o.kserve_version} ({o.deployment_mode} mode) and its dependencies")
+                run_plan(steps, kubectl, kubeconfig, self.say)
+        except BaseException:
+            self.stop()  # the caller gets no provider to stop when start() fails: a created cluster goes now
+            raise
         return ClusterAccess(api, kubeconfig, None, f"kind cluster {o.name}")
 
     def stop(self) -> None:

@@ -127,7 +127,8 @@ def test_missing_kind_binary_ends_in_one_line(tmp_path: Path) -> None:
 def test_plan_installs_pinned_release_assets_in_order(version: str, mode: str) -> None:
     steps = plan(version, mode)
     stages = list(dict.fromkeys(s.stage for s in steps))
-    assert stages == (["cert-manager", "istio", "kserve", "kserve-cluster-resources"] if mode == "Standard" else
+    assert stages == (["cert-manager", "istio", "istio-ingress-class", "kserve", "kserve-cluster-resources"]
+                      if mode == "Standard" else
                       ["cert-manager", "istio", "knative-serving", "kserve", "kserve-cluster-resources"])
     urls = [a for s in steps for a in s.args if a.startswith("https://")]
     assert all("/releases/download/" in u for u in urls), "only published release assets"
@@ -136,3 +137,14 @@ def test_plan_installs_pinned_release_assets_in_order(version: str, mode: str) -
     runtimes = next(i for i, s in enumerate(steps) if s.stage == "kserve-cluster-resources")
     assert len(webhook) == 1 and webhook[0] < runtimes, "runtimes go in only after the webhook answers"
     assert any(f'\\"defaultDeploymentMode\\": \\"{mode}\\"' in " ".join(s.args) for s in steps)
+
+
+@pytest.mark.parametrize("target", [LocalOptions(faults=("no-kserve",))], indirect=True)
+def test_a_failing_install_step_is_named_and_the_created_cluster_deleted(kind: FakeKind, tmp_path: Path) -> None:
+    kind.env["FAKE_KUBECTL_FAIL"] = "cert-manager.yaml"
+    run = kind.run(tmp_path)
+    assert run.returncode == 4 and "installing cert-manager failed: `kubectl apply -f https://github.com/" \
+        "cert-manager/cert-manager/releases/download/v1.17.0/cert-manager.yaml` exited 1" in run.output, \
+        run.output[-2000:]
+    assert "Traceback" not in run.output
+    assert kind.verbs() == ["create cluster", "delete cluster"] and kind.clusters() == []
