@@ -41,7 +41,7 @@ class Result:
     message: str = ""
 
 
-@dataclass
+@dataclass(eq=False)  # registered as a pytest plugin: pluggy keeps plugins in sets, so it must stay hashable
 class ConformanceReport:
     config: pytest.Config
     results: dict[str, Result] = field(default_factory=dict)

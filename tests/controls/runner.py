@@ -41,7 +41,9 @@ class Run:
         return next(v.outcome for k, v in self.verdicts.items() if test in k)
 
 
-SUITE_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+def suite_env(**extra: str) -> dict[str, str]:
+    """The environment as it is now (tests set variables with monkeypatch), plus ``extra``."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
 def suite_command(report_dir: Path, *args: str) -> list[str]:
@@ -54,7 +56,7 @@ def suite_command(report_dir: Path, *args: str) -> list[str]:
 def run_suite(tmp: Path, *args: str, timeout_s: float = 600, env: dict[str, str] | None = None) -> Run:
     report_dir = tmp / "reports"
     proc = subprocess.run(suite_command(report_dir, *args), cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout_s, env={**SUITE_ENV, **(env or {})})
+                          timeout=timeout_s, env=suite_env(**(env or {})))
     return Run(proc.returncode, proc.stdout + proc.stderr, read_junit(report_dir / "junit.xml"), report_dir)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.controls.runner import REPO, SUITE_ENV, Run, read_junit, run_suite, suite_command
+from tests.controls.runner import REPO, Run, read_junit, run_suite, suite_command, suite_env
 
 LOAD = ("-m", "load", "--services=sklearn-iris", "--load-rate=500", "--load-duration=5", "--ready-timeout=60")
 
@@ -65,7 +65,7 @@ def _load_workers() -> list[psutil.Process]:
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Path]:
     report_dir = tmp_path / "reports"
     proc = subprocess.Popen(suite_command(report_dir, *args), cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env={**SUITE_ENV, "PYTHONUNBUFFERED": "1"})
+                            stderr=subprocess.STDOUT, text=True, env=suite_env(PYTHONUNBUFFERED="1"))
     return proc, report_dir
 
 
