@@ -64,6 +64,13 @@ class ConformanceReport:
                               "not-applicable" if reason.startswith(NOT_APPLICABLE) else "skipped")
             result.message = reason
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Name each item's check in JUnit (``<property name="check">``), so tools find checks by name."""
+        for item in items:
+            check = check_of(item)
+            if check is not None:
+                item.user_properties.append(("check", check.name))
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         outcome = yield

@@ -76,7 +76,8 @@ class Gateway:
                                              data=body) as upstream:
                 payload = await upstream.read()
                 out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-                status, payload = self._faults.after(request, path, upstream.status, payload)
+                status, payload, out_headers = self._faults.after(request, path, upstream.status, payload,
+                                                                  out_headers)
                 return web.Response(status=status, body=payload, headers=out_headers)
         except aiohttp.ClientError:
             return web.Response(status=503, text="upstream connect error or disconnect/reset before headers",
