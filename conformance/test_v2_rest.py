@@ -185,7 +185,8 @@ def cases(**where: Any) -> list[str]:
 @pytest.mark.parametrize("case_id", cases())
 @conformance("ErrorResponse", "A request the server cannot serve (unknown model, malformed JSON, wrong datatype, "
              "shape/data mismatch) fails: \"A failed inference request must be indicated by an HTTP error "
-             "status\". Where every runtime KServe ships also answers {\"error\": \"...\"} (unknown model), "
+             "status\". Where every runtime KServe ships also answers {\"error\": \"...\"} (unknown model, "
+             "shape/data mismatch), "
              "so must the server: \"The HTTP body must contain the $inference_error_response object.\"")
 def test_error_response(service: DeployedService, case_id: str) -> None:
     case, exchange = error_case(service, case_id)
