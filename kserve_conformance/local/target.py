@@ -29,6 +29,7 @@ from aiohttp import web
 from kserve_conformance.local import faults as fault_catalog
 from kserve_conformance.local.apiserver import ApiServer
 from kserve_conformance.local.gateway import Gateway, Route
+from kserve_conformance.local.h2c import Sniffer
 from kserve_conformance.local.iris import build_iris_model
 from kserve_conformance.local.reconciler import Reconciler
 from kserve_conformance.local.resources import (
@@ -159,7 +160,7 @@ class LocalTarget:
         routes: dict[str, list[Route]] = {}
         for p in self.reconciler.predictors.values():
             for host in p.hosts:
-                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix))
+                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix, p.grpc_port))
         for entries in routes.values():
             entries.sort(key=lambda r: -len(r.path_prefix))  # longest prefix first
         self._routes = routes
@@ -191,11 +192,15 @@ class LocalTarget:
         gw = web.AppRunner(self.gateway.app(), access_log=None, shutdown_timeout=1.0)
         await api.setup()
         await gw.setup()
-        api_site, gw_site = web.TCPSite(api, "127.0.0.1", 0), web.TCPSite(gw, "127.0.0.1", 0)
+        api_site = web.TCPSite(api, "127.0.0.1", 0)
         await api_site.start()
-        await gw_site.start()
         api_port = api_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        gw_port = gw_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The gateway's socket sniffs each connection: h2c (gRPC) is spliced to a predictor, HTTP/1.1
+        # goes to aiohttp's own protocol, as a TCPSite would have handed it.
+        assert gw.server is not None
+        gw_server = await loop.create_server(lambda: Sniffer(gw.server, self.gateway.grpc_port),  # type: ignore[arg-type]
+                                             "127.0.0.1", 0)
+        gw_port = gw_server.sockets[0].getsockname()[1]
         await self._seed(gw_port)
         reconciler = loop.create_task(self.reconciler.run())
         watchdog = loop.create_task(self._watch_parent(stop))
@@ -212,6 +217,7 @@ class LocalTarget:
             reconciler.cancel()
             watchdog.cancel()
             await self.reconciler.shutdown()
+            gw_server.close()
             await gw.cleanup()
             await api.cleanup()
             (self.state_dir / "target.json").unlink(missing_ok=True)

@@ -175,3 +175,29 @@ def test_a_dead_model_server_is_restarted(target: tuple[client.ApiClient, str], 
     events = client.CoreV1Api(api).list_namespaced_event(namespace).items
     reasons = [e.reason for e in events if e.involved_object.name == "crash"]
     assert "BackOff" in reasons and reasons.count("ModelServerStarted") == 2, reasons
+
+
+def test_grpc_goes_through_the_gateway_by_authority(target: tuple[client.ApiClient, str], namespace: str) -> None:
+    """As through Istio: the ingress address, the service's host as :authority (KServe's grpc_client)."""
+    import grpc
+    from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+    from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    api, gateway = target
+    create(api, namespace, isvc("grpc", {"protocolVersion": "v2"}))
+    until("Ready", lambda: ready(api, namespace, "grpc"))
+    channel = grpc.insecure_channel(gateway, options=[("grpc.default_authority", f"grpc.{namespace}.example.com")])
+    stub = pb_grpc.GRPCInferenceServiceStub(channel)
+    request = pb.ModelInferRequest(model_name="grpc", inputs=[pb.ModelInferRequest.InferInputTensor(
+        name="input-0", datatype="FP32", shape=[2, 4],
+        contents=pb.InferTensorContents(fp32_contents=[6.8, 2.8, 4.8, 1.4, 6.0, 3.4, 4.5, 1.6]))])
+    response = stub.ModelInfer(request, timeout=10)
+    assert list(response.outputs[0].contents.int64_contents) == [1, 1], response
+    assert stub.ServerLive(pb.ServerLiveRequest(), timeout=10).live
+    assert predict(gateway, namespace, "grpc").status_code in (200, 400, 404)  # HTTP/1.1 still served beside it
+    channel.close()
+    unknown = grpc.insecure_channel(gateway, options=[("grpc.default_authority", "nobody.example.com")])
+    with pytest.raises(grpc.RpcError) as err:
+        pb_grpc.GRPCInferenceServiceStub(unknown).ServerLive(pb.ServerLiveRequest(), timeout=5)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    unknown.close()
