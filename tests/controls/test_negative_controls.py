@@ -64,9 +64,9 @@ def test_check_fails_naming_the_defect(runs, fault: str, check: str, words: str)
 
 
 def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=8", "--local-fault=never-ready")
+    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=20", "--local-fault=never-ready")
     verdict = run.failed("StatusURL")
-    assert "not Ready after 8s" in verdict.message and "IngressReady=False" in verdict.message, verdict.message
+    assert "not Ready after 20s" in verdict.message and "IngressReady=False" in verdict.message, verdict.message
     diagnostics = list((run.report_dir / "diagnostics").glob("*/events.txt"))
     assert diagnostics, f"no diagnostics written under {run.report_dir}"
     assert "model server" in diagnostics[0].read_text()
