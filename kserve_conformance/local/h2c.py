@@ -10,7 +10,8 @@ request before the server's SETTINGS, so the gateway sends an empty SETTINGS fra
 removes the client's acknowledgement of it from the stream (the model server's own SETTINGS
 follow, and are acknowledged by the client as usual); anything else is handed to
 aiohttp as if it had accepted the connection itself. Routing is per connection, which is what a
-gRPC channel is: one authority for its life.
+gRPC channel is: one authority for its life. As on Knative, only a predictor whose spec declares
+a port named ``h2c`` is reachable over gRPC through the ingress.
 
 Own code because no library does this part: HTTP/2 proxies for Python (hypercorn, h2-based
 servers) terminate the stream and would have to re-encode gRPC's trailers; splicing after the

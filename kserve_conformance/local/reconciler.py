@@ -69,6 +69,7 @@ class Predictor:
     process: asyncio.subprocess.Process
     log_path: Path
     model_name: str = ""
+    h2c: bool = False  # the spec declares an h2c port: gRPC is routed through the ingress, as on Knative
     hosts: tuple[str, ...] = ()
     path_prefix: str = ""
     restarts: int = 0
@@ -181,8 +182,9 @@ class Reconciler:
             args += ["--fault", fault]
         with log_path.open("ab") as out:
             process = await asyncio.create_subprocess_exec(*args, stdout=out, stderr=out)
+        h2c = any(port.get("name") == "h2c" for port in model.get("ports") or [])
         predictor = Predictor(name, namespace, generation, http_port, grpc_port, process, log_path,
-                              model_name=model_name, restarts=restarts)
+                              model_name=model_name, h2c=h2c, restarts=restarts)
         self.starting[(namespace, name)] = predictor
         await self._write_pod(isvc, predictor, phase="Pending", ready=False, args=selected.args)
         verb = "restarted" if restarts else "started"

@@ -160,7 +160,7 @@ class LocalTarget:
         routes: dict[str, list[Route]] = {}
         for p in self.reconciler.predictors.values():
             for host in p.hosts:
-                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix, p.grpc_port))
+                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix, p.grpc_port if p.h2c else None))
         for entries in routes.values():
             entries.sort(key=lambda r: -len(r.path_prefix))  # longest prefix first
         self._routes = routes

@@ -184,7 +184,9 @@ def test_grpc_goes_through_the_gateway_by_authority(target: tuple[client.ApiClie
     from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
     api, gateway = target
-    create(api, namespace, isvc("grpc", {"protocolVersion": "v2"}))
+    create(api, namespace, isvc("grpc", {"protocolVersion": "v2", "ports": [
+        {"name": "h2c", "containerPort": 8081, "protocol": "TCP"}]}))
+    create(api, namespace, isvc("rest", {"protocolVersion": "v2"}))
     until("Ready", lambda: ready(api, namespace, "grpc"))
     channel = grpc.insecure_channel(gateway, options=[("grpc.default_authority", f"grpc.{namespace}.example.com")])
     stub = pb_grpc.GRPCInferenceServiceStub(channel)
@@ -196,8 +198,10 @@ def test_grpc_goes_through_the_gateway_by_authority(target: tuple[client.ApiClie
     assert stub.ServerLive(pb.ServerLiveRequest(), timeout=10).live
     assert predict(gateway, namespace, "grpc").status_code in (200, 400, 404)  # HTTP/1.1 still served beside it
     channel.close()
-    unknown = grpc.insecure_channel(gateway, options=[("grpc.default_authority", "nobody.example.com")])
-    with pytest.raises(grpc.RpcError) as err:
-        pb_grpc.GRPCInferenceServiceStub(unknown).ServerLive(pb.ServerLiveRequest(), timeout=5)
-    assert err.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
-    unknown.close()
+    until("Ready", lambda: ready(api, namespace, "rest"))
+    for host in ("nobody.example.com", f"rest.{namespace}.example.com"):  # unknown; no h2c port declared
+        unrouted = grpc.insecure_channel(gateway, options=[("grpc.default_authority", host)])
+        with pytest.raises(grpc.RpcError) as err:
+            pb_grpc.GRPCInferenceServiceStub(unrouted).ServerLive(pb.ServerLiveRequest(), timeout=5)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE, host  # type: ignore[attr-defined]
+        unrouted.close()
