@@ -30,7 +30,6 @@ from kserve_conformance.local import faults as fault_catalog
 from kserve_conformance.local.apiserver import ApiServer
 from kserve_conformance.local.gateway import Gateway, Route
 from kserve_conformance.local.h2c import Sniffer
-from kserve_conformance.local.iris import build_iris_model
 from kserve_conformance.local.reconciler import Reconciler
 from kserve_conformance.local.resources import (
     BY_KIND,
@@ -40,15 +39,14 @@ from kserve_conformance.local.resources import (
     isvc_validator,
     load_schema,
 )
+from kserve_conformance.local.standins import build_standins
 from kserve_conformance.local.storage import StorageMap
 from kserve_conformance.local.store import Store
 from kserve_conformance.urls import KNATIVE, KNATIVE_DEFAULT_TEMPLATE, KSERVE_DEFAULT_TEMPLATE, IngressConfig
 
 log = logging.getLogger("kserve_conformance.local")
 SEED = Path(__file__).parent / "data" / "seed.yaml"
-# The tutorial's model bucket and the V2 sample's: served offline from a model built here.
 EXPOSURES = ("LoadBalancer", "NodePort", "GatewayAPI", "ClusterIP")
-TUTORIAL_MODELS = ("gs://kfserving-examples/models/sklearn/1.0/model", "gs://seldon-models/sklearn/iris")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -148,8 +146,8 @@ class LocalTarget:
         if "prune-spec" in self.faults:
             self.store.mutators[INFERENCESERVICES.key] = fault_catalog.prune_spec
         self.schema = schema
-        model_dir = build_iris_model(self.state_dir / "models" / "sklearn-iris")
-        storage = StorageMap.parse(args.storage_uri_map).with_defaults((uri, str(model_dir)) for uri in TUTORIAL_MODELS)
+        # Sample models from KServe's buckets, served offline from stand-ins built here.
+        storage = StorageMap.parse(args.storage_uri_map).with_defaults(build_standins(self.state_dir / "models"))
         self.reconciler = Reconciler(self.store, self.config, storage, self.state_dir,
                                      self.faults, self._rebuild_routes)
         gateway_faults = {k: v for k, v in self.faults.items() if k in fault_catalog.GATEWAY}
