@@ -108,4 +108,4 @@ def test_outcomes_read_from_junit(tmp_path: Path) -> None:
     assert got["test_ok"] == upstream.Outcome("test_ok", "passed", 12.5)
     timeout = "Failed: Timeout (>90.0s) from pytest-timeout."
     assert got["test_bad"] == upstream.Outcome("test_bad", "failed", 90.1, timeout)
-    assert got["test_err"].outcome == "error" and got["test_err"].message == "x"
+    assert got["test_err"].outcome == "error" and got["test_err"].message == "x y"
