@@ -55,10 +55,10 @@ def upstream_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
 
 
 def test_upstream_sklearn_e2e(upstream_results: dict[str, upstream.Outcome],
-                              record_property: pytest.RecordProperty) -> None:
+                              record_testsuite_property: pytest.RecordProperty) -> None:
     """Each must-pass test passes, each exception fails, and every upstream test is classified."""
     for name, got in sorted(upstream_results.items()):
-        record_property(f"upstream:{name}", f"{got.outcome} {got.seconds:.1f}s")
+        record_testsuite_property(f"kserve-e2e:{name}", f"{got.outcome} {got.seconds:.1f}s")
     found = upstream.problems(upstream_results, EXPECTED)
     assert not found, "KServe's e2e tests disagree with tests/e2e_upstream/expectations.yaml:\n" + "\n".join(found)
 
