@@ -22,7 +22,7 @@ from kserve_conformance.providers.base import api_client
 from kserve_conformance.providers.local import LocalTargetProcess
 from tests.conftest import REFERENCE
 from tests.e2e_upstream import upstream
-from tests.envs import ensure
+from tests.envs import EnvError, ensure
 
 E2E_DIR = REFERENCE / "kserve" / "e2e"
 EXPECTED = upstream.Expectations.load()
@@ -32,7 +32,10 @@ EXPECTED = upstream.Expectations.load()
 def upstream_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, upstream.Outcome]]:
     if not (E2E_DIR / upstream.TEST_FILE).is_file():
         pytest.fail(f"KServe's e2e tests not found at {E2E_DIR}: the self-tests expect ../shared beside the repo")
-    python = ensure("kserve-e2e") / "python"
+    try:
+        python = ensure("kserve-e2e") / "python"
+    except EnvError as err:
+        pytest.fail(f"{err} (python -m tests.envs kserve-e2e creates it from the package index)")
     work = tmp_path_factory.mktemp("kserve-e2e")
     target = LocalTargetProcess(state_dir=work / "target")
     info = target.start()
