@@ -12,14 +12,13 @@ outcomes and seconds is printed and attached to the JUnit report.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from kserve_conformance.providers.base import api_client
-from kserve_conformance.providers.local import LocalTargetProcess
+from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
 from tests.conftest import REFERENCE
 from tests.e2e_upstream import upstream
 from tests.envs import EnvError, ensure
@@ -28,33 +27,38 @@ E2E_DIR = REFERENCE / "kserve" / "e2e"
 EXPECTED = upstream.Expectations.load()
 
 
-@pytest.fixture(scope="module")
-def upstream_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, upstream.Outcome]]:
+def run_upstream(work: Path, options: LocalOptions, n_tests: int,
+                 select: str | None = None) -> dict[str, upstream.Outcome]:
+    """Start a target, create upstream's namespace as their CI does, run their tests, read the outcomes."""
     if not (E2E_DIR / upstream.TEST_FILE).is_file():
         pytest.fail(f"KServe's e2e tests not found at {E2E_DIR}: the self-tests expect ../shared beside the repo")
     try:
         python = ensure("kserve-e2e") / "python"
     except EnvError as err:
         pytest.fail(f"{err} (python -m tests.envs kserve-e2e creates it from the package index)")
-    work = tmp_path_factory.mktemp("kserve-e2e")
-    target = LocalTargetProcess(state_dir=work / "target")
+    target = LocalTargetProcess(options, state_dir=work / "target")
     info = target.start()
     try:
         core = client.CoreV1Api(api_client(target.kubeconfig, None))
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=upstream.TEST_NAMESPACE)))
         junit = work / "junit.xml"
-        done = upstream.run(python, E2E_DIR, target.kubeconfig, info["gateway"], junit,
-                            n_tests=len(EXPECTED.must_pass) + len(EXPECTED.exceptions))
+        done = upstream.run(python, E2E_DIR, target.kubeconfig, info["gateway"], junit, n_tests, select)
         (work / "upstream.log").write_text(done.stdout + done.stderr)
         if not junit.exists():
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
             pytest.fail(f"KServe's e2e pytest wrote no report (exit {done.returncode}):\n{tail}")
-        results = upstream.outcomes(junit)
-        print(f"\nKServe's own e2e tests on the local target (log: {work / 'upstream.log'}):\n"
-              + upstream.table(results, EXPECTED))
-        yield results
+        return upstream.outcomes(junit)
     finally:
         target.stop()
+
+
+@pytest.fixture(scope="module")
+def upstream_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, upstream.Outcome]:
+    work = tmp_path_factory.mktemp("kserve-e2e")
+    results = run_upstream(work, LocalOptions(), len(EXPECTED.must_pass) + len(EXPECTED.exceptions))
+    print(f"\nKServe's own e2e tests on the local target (log: {work / 'upstream.log'}):\n"
+          + upstream.table(results, EXPECTED))
+    return results
 
 
 def test_upstream_sklearn_e2e(upstream_results: dict[str, upstream.Outcome],
@@ -64,6 +68,14 @@ def test_upstream_sklearn_e2e(upstream_results: dict[str, upstream.Outcome],
         record_testsuite_property(f"kserve-e2e:{name}", f"{got.outcome} {got.seconds:.1f}s")
     found = upstream.problems(upstream_results, EXPECTED)
     assert not found, "KServe's e2e tests disagree with tests/e2e_upstream/expectations.yaml:\n" + "\n".join(found)
+
+
+def test_upstream_catches_a_broken_target(tmp_path: Path) -> None:
+    """Negative control on a real run: a model server that predicts the wrong class fails upstream's test."""
+    results = run_upstream(tmp_path, LocalOptions(faults=("wrong-prediction",)), 1, select="test_sklearn_kserve")
+    found = upstream.problems(results, upstream.Expectations(("test_sklearn_kserve",), {}))
+    assert len(found) == 1 and found[0].startswith("test_sklearn_kserve must pass but failed"), found
+    assert "[2, 2] == [1, 1]" in found[0], found[0]
 
 
 # Negative controls for the verdict: synthetic runs that must be reported.
