@@ -29,7 +29,11 @@ EXPECTED = upstream.Expectations.load()
 
 def run_upstream(work: Path, options: LocalOptions, n_tests: int,
                  select: str | None = None) -> dict[str, upstream.Outcome]:
-    """Start a target, create upstream's namespace as their CI does, run their tests, read the outcomes."""
+    """Start a target, create the namespace upstream's CI creates, run their tests, read the outcomes.
+
+    Their CI runs ``kubectl create namespace kserve-ci-e2e-test``; the walk-through self-test covers
+    kubectl, so this uses the API client and a kubectl defect cannot hide the e2e outcomes.
+    """
     if not (E2E_DIR / upstream.TEST_FILE).is_file():
         pytest.fail(f"KServe's e2e tests not found at {E2E_DIR}: the self-tests expect ../shared beside the repo")
     try:
