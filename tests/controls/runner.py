@@ -60,8 +60,12 @@ class Run:
 
 
 def suite_env(**extra: str) -> dict[str, str]:
-    """The environment as it is now (tests set variables with monkeypatch), plus ``extra``."""
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **extra}
+    """The environment as it is now (tests set variables with monkeypatch), plus ``extra``.
+
+    Without pytest-xdist's variables: the suite run is a user's run, not a worker of ours.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
+    return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
 def suite_command(report_dir: Path, *args: str) -> list[str]:

@@ -20,6 +20,8 @@ import pytest
 
 from tests.controls.runner import REPO, Run, read_junit, run_suite, suite_command, suite_env
 
+pytestmark = pytest.mark.serial
+
 LOAD = ("-m", "load", "--services=sklearn-iris", "--load-rate=500", "--load-duration=5", "--ready-timeout=60")
 
 

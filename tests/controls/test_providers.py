@@ -32,6 +32,7 @@ MODES = {
 }
 
 
+@pytest.mark.serial  # the whole suite, the load check included
 @pytest.mark.parametrize("target", MODES.values(), ids=MODES.keys(), indirect=True)
 def test_existing_passes_against_local_target_in_each_url_mode(target: LocalTargetProcess, tmp_path: Path) -> None:
     # The whole suite: the load check too (briefly), and the round trips timed once each.
