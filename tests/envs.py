@@ -31,7 +31,7 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
     # pytest-asyncio 1.0 removed; 0.23 needs pytest < 9. pytest-timeout bounds their 600 s waits.
     "kserve-e2e": ("kserve==0.21.0", "kubernetes==32.0.1", "pytest==8.3.5", "pytest-asyncio==0.23.8",
                    "pytest-timeout==2.4.0", "httpx-retries==0.4.6", "portforward==0.7.6", "orjson==3.13.0",
-                   "requests==2.32.5"),
+                   "requests==2.32.5", "pytest-xdist==3.6.1"),
 }
 
 

@@ -57,8 +57,11 @@ def run(python: Path, e2e_dir: Path, kubeconfig: Path, ingress: str, junit: Path
     """pytest over upstream's sklearn tests (``select``: a ``-k`` expression); outcomes are in ``junit``."""
     env = {k: v for k, v in os.environ.items() if k not in OUTER_ONLY}
     env.update(KUBECONFIG=str(kubeconfig), KSERVE_INGRESS_HOST_PORT=ingress, PYTHONDONTWRITEBYTECODE="1")
+    # Four at a time, as KServe's CI spreads its e2e tests over workers: each mostly waits (upstream
+    # polls readiness every 10 s), so the run takes about as long as its slowest test.
     cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--timeout", str(timeout_s),
-           "-o", "log_cli=false", "--junitxml", str(junit), TEST_FILE, *(["-k", select] if select else [])]
+           "-n", str(min(4, n_tests)), "-o", "log_cli=false", "--junitxml", str(junit), TEST_FILE,
+           *(["-k", select] if select else [])]
     # A bound for the whole run even if every test times out (and then cleans up).
     return subprocess.run(cmd, cwd=e2e_dir, env=env, capture_output=True, text=True,
                           timeout=n_tests * (timeout_s + 30) + 120)
