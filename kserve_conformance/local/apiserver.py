@@ -18,6 +18,7 @@ from typing import Any
 import jsonpatch
 from aiohttp import web
 
+from kserve_conformance.local import protobuf
 from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store
 
 KUBERNETES_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0+kserve-conformance-local",
@@ -155,7 +156,7 @@ class ApiServer:
 
     async def _collection(self, request: web.Request, resource: Resource, namespace: str) -> web.StreamResponse:
         if request.method == "POST":
-            created = await self.store.create(resource, namespace, await request.json())
+            created = await self.store.create(resource, namespace, await read_body(request))
             return web.json_response(created, status=201)
         if request.method != "GET":
             raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on a collection")
@@ -209,7 +210,7 @@ class ApiServer:
         if request.method == "DELETE":
             return web.json_response(await store.delete(resource, namespace, name))
         if request.method == "PUT":
-            body = await request.json()
+            body = await read_body(request)
             return web.json_response(await store.replace(resource, namespace, name, body, sub))
         if request.method == "PATCH":
             current = store.get(resource, namespace, name)
@@ -226,6 +227,17 @@ class ApiServer:
         if tail:
             text = "".join(text.splitlines(keepends=True)[-int(tail):])
         return web.Response(text=text, content_type="text/plain")
+
+
+async def read_body(request: web.Request) -> Obj:
+    """A request's object, from JSON or (as kubectl's typed clients send it) Kubernetes protobuf."""
+    raw = await request.read()
+    if request.content_type == protobuf.MEDIA_TYPE:
+        return protobuf.decode(raw)
+    body = json.loads(raw or b"{}")
+    if not isinstance(body, dict):
+        raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+    return body
 
 
 def apply_patch(current: Obj, content_type: str, body: bytes) -> Obj:
