@@ -178,23 +178,50 @@ class ApiServer:
 
     async def _watch(self, request: web.Request, resource: Resource, namespace: str,
                      match: Selector) -> web.StreamResponse:
-        rv = request.query.get("resourceVersion")
-        since = int(rv) if rv and rv != "0" else None
-        timeout = min(float(request.query.get("timeoutSeconds", 1800)), 1800.0)
+        """A watch; with ``sendInitialEvents=true``, a streaming list that a bookmark closes.
+
+        client-go's reflectors (``kubectl wait``, ``delete --wait``, ``get -w``) ask for the
+        initial state as events and consider the list done only at a BOOKMARK annotated
+        ``k8s.io/initial-events-end``; without it they wait for ever.
+        """
+        q = request.query
+        rv = q.get("resourceVersion")
+        initial = q.get("sendInitialEvents") == "true"
+        if initial and q.get("resourceVersionMatch") != "NotOlderThan":
+            raise ApiError(422, "Invalid", "resourceVersionMatch: Forbidden: sendInitialEvents requires "
+                           "setting resourceVersionMatch to NotOlderThan")
+        if q.get("sendInitialEvents") == "false" and q.get("resourceVersionMatch"):
+            raise ApiError(422, "Invalid", "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden "
+                           "for watch unless sendInitialEvents is provided")
+        since: int | None = int(rv) if rv and rv != "0" else None
+        timeout = min(float(q.get("timeoutSeconds", 1800)), 1800.0)
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(request)
 
+        def visible(obj: Obj) -> bool:
+            return (not namespace or obj.get("metadata", {}).get("namespace") == namespace) and match(obj)
+
+        async def send(kind: str, obj: Obj) -> None:
+            await response.write(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
+
         async def stream() -> None:
+            cursor = since
+            if initial:
+                # The current state, then the bookmark, with no await between reading and the cursor.
+                cursor = self.store.resource_version
+                current = self.store.list(resource, namespace or None, visible)
+                for obj in current:
+                    await send("ADDED", obj)
+                await send("BOOKMARK", {
+                    "kind": resource.kind, "apiVersion": resource.api_version,
+                    "metadata": {"resourceVersion": str(cursor),
+                                 "annotations": {"k8s.io/initial-events-end": "true"}}})
             try:
-                async for event in self.store.watch(resource, since):
-                    meta = event.object.get("metadata", {})
-                    if namespace and meta.get("namespace") != namespace:
-                        continue
-                    if match(event.object):
-                        line = json.dumps({"type": event.type, "object": event.object})
-                        await response.write(line.encode() + b"\n")
+                async for event in self.store.watch(resource, cursor):
+                    if visible(event.object):
+                        await send(event.type, event.object)
             except ApiError as err:
-                await response.write(json.dumps({"type": "ERROR", "object": err.status()}).encode() + b"\n")
+                await send("ERROR", err.status())
 
         with contextlib.suppress(TimeoutError, ConnectionResetError):
             await asyncio.wait_for(stream(), timeout)
