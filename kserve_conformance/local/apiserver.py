@@ -18,7 +18,7 @@ from typing import Any
 import jsonpatch
 from aiohttp import web
 
-from kserve_conformance.local import protobuf
+from kserve_conformance.local import protobuf, table
 from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store
 
 KUBERNETES_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0+kserve-conformance-local",
@@ -171,6 +171,9 @@ class ApiServer:
         if q.get("watch") in ("true", "1"):
             return await self._watch(request, resource, namespace, match)
         items = self.store.list(resource, namespace or None, match)
+        as_table = table.wants_table(request.headers.get("Accept", ""))
+        if as_table:
+            return web.json_response(self._table(request, resource, items, as_table))
         return web.json_response({
             "kind": f"{resource.kind}List", "apiVersion": resource.api_version,
             "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items,
@@ -201,7 +204,15 @@ class ApiServer:
         def visible(obj: Obj) -> bool:
             return (not namespace or obj.get("metadata", {}).get("namespace") == namespace) and match(obj)
 
+        as_table = table.wants_table(request.headers.get("Accept", ""))
+        sent_headers = False
+
         async def send(kind: str, obj: Obj) -> None:
+            nonlocal sent_headers
+            if as_table and kind not in ("BOOKMARK", "ERROR"):
+                # One row per event; the column definitions come with the first, as kube-apiserver does.
+                obj = self._table(request, resource, [obj], as_table, headers=not sent_headers)
+                sent_headers = True
             await response.write(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
 
         async def stream() -> None:
@@ -233,7 +244,11 @@ class ApiServer:
                     sub: str | None) -> web.Response:
         store = self.store
         if request.method == "GET":
-            return web.json_response(store.get(resource, namespace, name))
+            obj = store.get(resource, namespace, name)
+            as_table = table.wants_table(request.headers.get("Accept", ""))
+            if as_table and sub is None:
+                return web.json_response(self._table(request, resource, [obj], as_table))
+            return web.json_response(obj)
         if request.method == "DELETE":
             return web.json_response(await store.delete(resource, namespace, name))
         if request.method == "PUT":
@@ -245,6 +260,16 @@ class ApiServer:
             patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             return web.json_response(await store.replace(resource, namespace, name, patched, sub))
         raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported")
+
+    def _crd(self, resource: Resource) -> Obj | None:
+        crds = next((r for r in self.store.resources if r.plural == "customresourcedefinitions"), None)
+        return self.store.find(crds, "", resource.key) if crds is not None and resource.group else None
+
+    def _table(self, request: web.Request, resource: Resource, objects: list[Obj], version: str,
+               headers: bool = True) -> Obj:
+        include = request.query.get("includeObject", "Metadata")
+        return table.table(resource, self._crd(resource), objects, str(self.store.resource_version), version,
+                           include, headers)
 
     async def _log(self, request: web.Request, namespace: str, name: str) -> web.Response:
         self.store.get(next(r for r in self.store.resources if r.plural == "pods"), namespace, name)

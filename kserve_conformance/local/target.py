@@ -37,6 +37,7 @@ from kserve_conformance.local.resources import (
     RESOURCES,
     crd_object,
     isvc_validator,
+    load_printer_columns,
     load_schema,
 )
 from kserve_conformance.local.storage import StorageMap
@@ -147,6 +148,7 @@ class LocalTarget:
         if "prune-spec" in self.faults:
             self.store.mutators[INFERENCESERVICES.key] = fault_catalog.prune_spec
         self.schema = schema
+        self.printer_columns = load_printer_columns(args.crd)
         model_dir = build_iris_model(self.state_dir / "models" / "sklearn-iris")
         storage = StorageMap.parse(args.storage_uri_map).with_defaults((uri, str(model_dir)) for uri in TUTORIAL_MODELS)
         self.reconciler = Reconciler(self.store, self.config, storage, self.state_dir,
@@ -170,7 +172,7 @@ class LocalTarget:
         objects = cluster_config_objects(self.config, gateway_port, self.args.ingress_exposure)
         objects += yaml.safe_load_all(SEED.read_text())
         if "no-kserve" not in self.faults:
-            objects.append(crd_object(INFERENCESERVICES, self.schema))
+            objects.append(crd_object(INFERENCESERVICES, self.schema, self.printer_columns))
         for obj in objects:
             resource = BY_KIND[(obj["apiVersion"], obj["kind"])]
             status = obj.get("status")
