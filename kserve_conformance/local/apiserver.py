@@ -18,7 +18,7 @@ from typing import Any
 import jsonpatch
 from aiohttp import web
 
-from kserve_conformance.local import protobuf, table
+from kserve_conformance.local import fieldvalidation, openapi, protobuf, table
 from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store
 
 KUBERNETES_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0+kserve-conformance-local",
@@ -70,11 +70,15 @@ class ApiServer:
         self.store = store
         self.pod_logs = pod_logs
         self._by_path = {(r.group, r.version, r.plural): r for r in store.resources}
+        self.openapi = openapi.OpenApi(store.resources, KUBERNETES_VERSION["gitVersion"])
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=8 * 1024 * 1024)
         app.router.add_get("/version", self._version)
         app.router.add_get("/version/", self._version)
+        app.router.add_get("/openapi/v2", self._openapi_v2)
+        app.router.add_get("/openapi/v3", self._openapi_v3_index)
+        app.router.add_get("/openapi/v3/{gv:.+}", self._openapi_v3)
         app.router.add_get("/api", self._core_versions)
         app.router.add_get("/apis", self._groups)
         app.router.add_route("*", "/api/{version}{rest:(/.*)?}", self._core)
@@ -107,6 +111,29 @@ class ApiServer:
              "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
             for g, vs in sorted(groups.items())
         ]})
+
+    def _crds(self) -> dict[str, Obj]:
+        crds = next((r for r in self.store.resources if r.plural == "customresourcedefinitions"), None)
+        return {c["metadata"]["name"]: c for c in self.store.list(crds, copies=False)} if crds is not None else {}
+
+    async def _openapi_v3_index(self, _: web.Request) -> web.Response:
+        return web.json_response(self.openapi.index(self._crds()))
+
+    async def _openapi_v3(self, request: web.Request) -> web.Response:
+        found = self.openapi.serialized(request.match_info["gv"], self._crds())
+        if found is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        # The hash in the URL pins the content; clients may cache it for as long as they like.
+        headers = {"Cache-Control": "public, immutable"} if "hash" in request.query else {}
+        return web.Response(body=found[0], content_type="application/json", headers=headers)
+
+    async def _openapi_v2(self, request: web.Request) -> web.Response:
+        accept = request.headers.get("Accept", "*/*")
+        if not any(t in accept for t in ("application/json", "*/*")):
+            # Real servers also speak the protobuf form; this one says so instead of sending JSON
+            # to a client that cannot read it.
+            raise ApiError(406, "NotAcceptable", "only application/json is served for /openapi/v2")
+        return web.json_response(self.openapi.swagger(self._crds()))
 
     def _resource_list(self, group: str, version: str) -> web.Response:
         served = [r for r in self.store.resources if r.group == group and r.version == version]
@@ -156,8 +183,10 @@ class ApiServer:
 
     async def _collection(self, request: web.Request, resource: Resource, namespace: str) -> web.StreamResponse:
         if request.method == "POST":
-            created = await self.store.create(resource, namespace, await read_body(request))
-            return web.json_response(created, status=201)
+            body = await read_body(request)
+            warnings = self._validate_fields(request, resource, body)
+            created = await self.store.create(resource, namespace, body)
+            return web.json_response(created, status=201, headers=warnings)
         if request.method != "GET":
             raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on a collection")
         q = request.query
@@ -253,17 +282,30 @@ class ApiServer:
             return web.json_response(await store.delete(resource, namespace, name))
         if request.method == "PUT":
             body = await read_body(request)
-            return web.json_response(await store.replace(resource, namespace, name, body, sub))
+            warnings = self._validate_fields(request, resource, body) if sub is None else {}
+            return web.json_response(await store.replace(resource, namespace, name, body, sub), headers=warnings)
         if request.method == "PATCH":
             current = store.get(resource, namespace, name)
             patched = apply_patch(current, request.content_type, await request.read())
             patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            return web.json_response(await store.replace(resource, namespace, name, patched, sub))
+            warnings = self._validate_fields(request, resource, patched) if sub is None else {}
+            return web.json_response(await store.replace(resource, namespace, name, patched, sub), headers=warnings)
         raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported")
 
     def _crd(self, resource: Resource) -> Obj | None:
-        crds = next((r for r in self.store.resources if r.plural == "customresourcedefinitions"), None)
-        return self.store.find(crds, "", resource.key) if crds is not None and resource.group else None
+        """The stored CRD that defines ``resource`` (read-only, not a copy), if it is a custom resource."""
+        return self._crds().get(resource.key) if resource.group else None
+
+    def _validate_fields(self, request: web.Request, resource: Resource, body: Obj) -> dict[str, str]:
+        """``fieldValidation``: unknown fields of a custom resource refused (Strict) or warned about (Warn)."""
+        crd = self._crd(resource)
+        schema = None
+        for version in (crd or {}).get("spec", {}).get("versions", []):
+            if version.get("name") == resource.version:
+                schema = version.get("schema", {}).get("openAPIV3Schema")
+        warnings = fieldvalidation.check(body, schema, request.query.get("fieldValidation"))
+        quoted = [w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings]
+        return {"Warning": ", ".join(f'299 - "{w}"' for w in quoted)} if warnings else {}
 
     def _table(self, request: web.Request, resource: Resource, objects: list[Obj], version: str,
                headers: bool = True) -> Obj:

@@ -118,9 +118,10 @@ class Store:
         return copy.deepcopy(obj) if obj is not None else None
 
     def list(self, resource: Resource, namespace: str | None = None,
-             match: Callable[[Obj], bool] | None = None) -> list[Obj]:
+             match: Callable[[Obj], bool] | None = None, copies: bool = True) -> list[Obj]:
+        """Matching objects, sorted; ``copies=False`` for read-only callers (no deep copy of large CRDs)."""
         return [
-            copy.deepcopy(obj)
+            copy.deepcopy(obj) if copies else obj
             for (key, ns, _), obj in sorted(self._objects.items())
             if key == resource.key and (namespace is None or ns == namespace) and (match is None or match(obj))
         ]

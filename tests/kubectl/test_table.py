@@ -19,7 +19,7 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 def test_get_isvc_shows_the_crd_printer_columns(kubectl: Kubectl) -> None:
     kubectl("create", "namespace", "table-isvc")
-    kubectl("create", "-n", "table-isvc", "--validate=false", "-f", "-", stdin=ISVC.format(name="iris"))
+    kubectl("create", "-n", "table-isvc", "-f", "-", stdin=ISVC.format(name="iris"))
     header = kubectl("get", "isvc", "-n", "table-isvc").stdout.splitlines()[0].split()
     assert header == ["NAME", "URL", "READY", "PREV", "LATEST", "PREVROLLEDOUTREVISION", "LATESTREADYREVISION", "AGE"]
 

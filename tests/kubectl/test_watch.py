@@ -42,7 +42,7 @@ def _default_feature_gates(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_wait_then_delete_isvc_and_namespace(kubectl: Kubectl) -> None:
     kubectl("create", "namespace", "watch-wait")
-    kubectl("create", "-n", "watch-wait", "--validate=false", "-f", "-", stdin=ISVC.format(name="iris"))
+    kubectl("create", "-n", "watch-wait", "-f", "-", stdin=ISVC.format(name="iris"))
     ready = kubectl("wait", "--for=condition=Ready", "isvc/iris", "-n", "watch-wait",
                     f"--timeout={WAIT_TIMEOUT_S:.0f}s", timeout=WAIT_TIMEOUT_S + 10)
     assert "condition met" in ready.stdout
