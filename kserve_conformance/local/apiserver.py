@@ -185,7 +185,7 @@ class ApiServer:
         if request.method == "POST":
             body = await read_body(request)
             warnings = self._validate_fields(request, resource, body)
-            created = await self.store.create(resource, namespace, body)
+            created = await self.store.create(resource, namespace, body, dry_run=dry_run(request.query))
             return web.json_response(created, status=201, headers=warnings)
         if request.method != "GET":
             raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on a collection")
@@ -278,18 +278,25 @@ class ApiServer:
             if as_table and sub is None:
                 return web.json_response(self._table(request, resource, [obj], as_table))
             return web.json_response(obj)
+        dry = dry_run(request.query)
         if request.method == "DELETE":
-            return web.json_response(await store.delete(resource, namespace, name))
+            options = await read_body(request) if request.can_read_body else {}
+            dry = dry or dry_run({"dryRun": options.get("dryRun") or []})
+            deleted = await store.delete(resource, namespace, name, dry_run=dry,
+                                         preconditions=options.get("preconditions"))
+            return web.json_response(deleted)
         if request.method == "PUT":
             body = await read_body(request)
             warnings = self._validate_fields(request, resource, body) if sub is None else {}
-            return web.json_response(await store.replace(resource, namespace, name, body, sub), headers=warnings)
+            replaced = await store.replace(resource, namespace, name, body, sub, dry_run=dry)
+            return web.json_response(replaced, headers=warnings)
         if request.method == "PATCH":
             current = store.get(resource, namespace, name)
             patched = apply_patch(current, request.content_type, await request.read())
             patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             warnings = self._validate_fields(request, resource, patched) if sub is None else {}
-            return web.json_response(await store.replace(resource, namespace, name, patched, sub), headers=warnings)
+            replaced = await store.replace(resource, namespace, name, patched, sub, dry_run=dry)
+            return web.json_response(replaced, headers=warnings)
         raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported")
 
     def _crd(self, resource: Resource) -> Obj | None:
@@ -321,6 +328,15 @@ class ApiServer:
         if tail:
             text = "".join(text.splitlines(keepends=True)[-int(tail):])
         return web.Response(text=text, content_type="text/plain")
+
+
+def dry_run(query: Any) -> bool:
+    """``dryRun=All`` (query or DeleteOptions): validate and answer, persist nothing, start nothing."""
+    values = query.getall("dryRun", []) if hasattr(query, "getall") else query.get("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise ApiError(400, "BadRequest", f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
 
 
 async def read_body(request: web.Request) -> Obj:

@@ -149,7 +149,7 @@ class Store:
                     yield event
 
     # --- writing ---------------------------------------------------------------------------
-    async def create(self, resource: Resource, namespace: str, body: Obj) -> Obj:
+    async def create(self, resource: Resource, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
         if resource.key in self.forbidden_create:
             raise ApiError(403, "Forbidden", f'{resource.key} is forbidden: User "local" cannot create resource '
                            f'"{resource.plural}" in API group "{resource.group}" in the namespace "{namespace}"')
@@ -177,10 +177,12 @@ class Store:
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
         meta.pop("resourceVersion", None)
         meta.pop("deletionTimestamp", None)
+        if dry_run:  # everything a create checks and fills in, nothing stored or announced
+            return obj
         return await self._commit(resource, key, obj, "ADDED")
 
     async def replace(self, resource: Resource, namespace: str, name: str, body: Obj,
-                      subresource: str | None = None) -> Obj:
+                      subresource: str | None = None, dry_run: bool = False) -> Obj:
         key = (resource.key, namespace if resource.namespaced else "", name)
         current = self._objects.get(key)
         if current is None:
@@ -213,17 +215,34 @@ class Store:
                 meta["generation"] = current["metadata"].get("generation", 1) + 1
         if new == current:
             return copy.deepcopy(current)
+        if dry_run:
+            new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return new
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             return await self._remove(resource, key, new)
         return await self._commit(resource, key, new, "MODIFIED")
 
-    async def delete(self, resource: Resource, namespace: str, name: str) -> Obj:
+    async def delete(self, resource: Resource, namespace: str, name: str, dry_run: bool = False,
+                     preconditions: Obj | None = None) -> Obj:
         key = (resource.key, namespace if resource.namespaced else "", name)
         current = self._objects.get(key)
         if current is None:
             raise not_found(resource, name)
+        for field in ("uid", "resourceVersion"):
+            wanted = (preconditions or {}).get(field)
+            if wanted and wanted != current["metadata"].get(field):
+                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource.key} "{name}": '
+                               f"Precondition failed: {field} in precondition: {wanted}, "
+                               f"{field} in object meta: {current['metadata'].get(field)}")
         if current["metadata"].get("deletionTimestamp"):
             return copy.deepcopy(current)
+        if dry_run:  # what the delete would answer: marked when something must finish first
+            shown = copy.deepcopy(current)
+            if resource is NAMESPACES or current["metadata"].get("finalizers"):
+                shown["metadata"]["deletionTimestamp"] = now()
+            if resource is NAMESPACES:
+                shown["status"] = {"phase": "Terminating"}
+            return shown
         if resource is NAMESPACES:
             marked = copy.deepcopy(current)
             marked["metadata"]["deletionTimestamp"] = now()
