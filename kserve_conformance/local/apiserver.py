@@ -18,7 +18,7 @@ from typing import Any
 import jsonpatch
 from aiohttp import web
 
-from kserve_conformance.local import fieldvalidation, openapi, protobuf, table
+from kserve_conformance.local import extra_apis, fieldvalidation, openapi, protobuf, table
 from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store
 
 KUBERNETES_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0+kserve-conformance-local",
@@ -69,13 +69,21 @@ class ApiServer:
     def __init__(self, store: Store, pod_logs: Callable[[str, str], Path | None]) -> None:
         self.store = store
         self.pod_logs = pod_logs
-        self._by_path = {(r.group, r.version, r.plural): r for r in store.resources}
-        self.openapi = openapi.OpenApi(store.resources, KUBERNETES_VERSION["gitVersion"])
+        core_events = next((r for r in store.resources if r.key == "events"), None)
+        # Read-only views of stored resources in another version: view -> (stored resource, converter).
+        self._views: dict[Resource, tuple[Resource, Callable[[Obj], Obj]]] = {}
+        if core_events is not None:
+            self._views[extra_apis.EVENTS_V1] = (core_events, extra_apis.to_events_v1)
+        self.resources = [*store.resources, *self._views, *extra_apis.CREATE_ONLY]
+        self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
+        self.openapi = openapi.OpenApi(self.resources, KUBERNETES_VERSION["gitVersion"])
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=8 * 1024 * 1024)
         app.router.add_get("/version", self._version)
         app.router.add_get("/version/", self._version)
+        for path in ("/healthz", "/livez", "/readyz"):
+            app.router.add_get(path, extra_apis.health)
         app.router.add_get("/openapi/v2", self._openapi_v2)
         app.router.add_get("/openapi/v3", self._openapi_v3_index)
         app.router.add_get("/openapi/v3/{gv:.+}", self._openapi_v3)
@@ -103,7 +111,7 @@ class ApiServer:
 
     async def _groups(self, _: web.Request) -> web.Response:
         groups: dict[str, list[str]] = {}
-        for r in self.store.resources:
+        for r in self.resources:
             if r.group:
                 groups.setdefault(r.group, []).append(r.version)
         return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
@@ -136,12 +144,13 @@ class ApiServer:
         return web.json_response(self.openapi.swagger(self._crds()))
 
     def _resource_list(self, group: str, version: str) -> web.Response:
-        served = [r for r in self.store.resources if r.group == group and r.version == version]
+        served = [r for r in self.resources if r.group == group and r.version == version]
         if not served:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
         items = []
         for r in served:
+            verbs = (["create"] if r in extra_apis.CREATE_ONLY else ["get", "list", "watch"] if r in self._views
+                     else ["create", "delete", "get", "list", "patch", "update", "watch"])
             items.append({"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
                           "kind": r.kind, "verbs": verbs, "shortNames": list(r.short_names)})
             if r.status_subresource:
@@ -169,6 +178,10 @@ class ApiServer:
         resource = self._by_path.get((group, version, parts[0]))
         if resource is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if resource in extra_apis.CREATE_ONLY and len(parts) == 1:
+            return await extra_apis.review(request, self.store, resource, await read_body(request))
+        if resource in self._views and request.method != "GET":
+            raise ApiError(405, "MethodNotAllowed", f"{resource.key} is served read-only here")
         name = parts[1] if len(parts) > 1 else None
         sub = parts[2] if len(parts) > 2 else None
         if resource.namespaced is False:
@@ -199,7 +212,8 @@ class ApiServer:
 
         if q.get("watch") in ("true", "1"):
             return await self._watch(request, resource, namespace, match)
-        items = self.store.list(resource, namespace or None, match)
+        items = [obj for obj in map(self._present(resource), self.store.list(self._stored(resource), namespace or None))
+                 if match(obj)]
         as_table = table.wants_table(request.headers.get("Accept", ""))
         if as_table:
             return web.json_response(self._table(request, resource, items, as_table))
@@ -249,7 +263,9 @@ class ApiServer:
             if initial:
                 # The current state, then the bookmark, with no await between reading and the cursor.
                 cursor = self.store.resource_version
-                current = self.store.list(resource, namespace or None, visible)
+                present = self._present(resource)
+                current = [o for o in map(present, self.store.list(self._stored(resource), namespace or None))
+                           if visible(o)]
                 for obj in current:
                     await send("ADDED", obj)
                 await send("BOOKMARK", {
@@ -257,9 +273,11 @@ class ApiServer:
                     "metadata": {"resourceVersion": str(cursor),
                                  "annotations": {"k8s.io/initial-events-end": "true"}}})
             try:
-                async for event in self.store.watch(resource, cursor):
-                    if visible(event.object):
-                        await send(event.type, event.object)
+                present = self._present(resource)
+                async for event in self.store.watch(self._stored(resource), cursor):
+                    obj = present(event.object)
+                    if visible(obj):
+                        await send(event.type, obj)
             except ApiError as err:
                 await send("ERROR", err.status())
 
@@ -273,7 +291,7 @@ class ApiServer:
                     sub: str | None) -> web.Response:
         store = self.store
         if request.method == "GET":
-            obj = store.get(resource, namespace, name)
+            obj = self._present(resource)(store.get(self._stored(resource), namespace, name))
             as_table = table.wants_table(request.headers.get("Accept", ""))
             if as_table and sub is None:
                 return web.json_response(self._table(request, resource, [obj], as_table))
@@ -298,6 +316,12 @@ class ApiServer:
             replaced = await store.replace(resource, namespace, name, patched, sub, dry_run=dry)
             return web.json_response(replaced, headers=warnings)
         raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported")
+
+    def _stored(self, resource: Resource) -> Resource:
+        return self._views[resource][0] if resource in self._views else resource
+
+    def _present(self, resource: Resource) -> Callable[[Obj], Obj]:
+        return self._views[resource][1] if resource in self._views else (lambda obj: obj)
 
     def _crd(self, resource: Resource) -> Obj | None:
         """The stored CRD that defines ``resource`` (read-only, not a copy), if it is a custom resource."""

@@ -48,7 +48,7 @@ def columns_for(resource: Resource, crd: Obj | None) -> list[dict[str, Any]]:
         for version in crd.get("spec", {}).get("versions", []):
             if version.get("name") == resource.version:
                 return version.get("additionalPrinterColumns") or DEFAULT_COLUMNS
-    return builtin_columns().get(resource.plural, DEFAULT_COLUMNS)
+    return builtin_columns().get(resource.key, DEFAULT_COLUMNS)
 
 
 def human_age(stamp: str, now: datetime.datetime | None = None) -> str:
@@ -120,7 +120,8 @@ COMPUTED: dict[str, Callable[[Obj], Any]] = {
     "service-selector": lambda svc: ",".join(f"{k}={v}" for k, v in svc.get("spec", {}).get("selector", {}).items())
     or "<none>",
     "configmap-data": lambda cm: len(cm.get("data", {})) + len(cm.get("binaryData", {})),
-    "event-last-seen": lambda ev: human_age(ev.get("lastTimestamp") or ev.get("eventTime") or
+    "event-last-seen": lambda ev: human_age(ev.get("lastTimestamp") or ev.get("deprecatedLastTimestamp") or
+                                            ev.get("eventTime") or
                                             ev.get("metadata", {}).get("creationTimestamp", "")),
     "event-object": _event_object,
     "node-status": _node_status,
@@ -154,12 +155,13 @@ def table(resource: Resource, crd: Obj | None, objects: list[Obj], resource_vers
           version: str = "v1", include_object: str = "Metadata", headers: bool = True) -> Obj:
     """A Table of ``objects`` with one row each; ``includeObject`` as the API server honours it."""
     columns = columns_for(resource, crd)
-    definitions = [NAME_COLUMN] + [
-        {"name": c["name"], "type": c.get("type", "string"), "format": c.get("format", ""),
-         "description": c.get("description", ""), "priority": c.get("priority", 0)} for c in columns]
+    if not any(c.get("format") == "name" for c in columns):  # Name leads unless placed (events: -o wide only)
+        columns = [{**NAME_COLUMN, "jsonPath": ".metadata.name"}, *columns]
+    definitions = [{"name": c["name"], "type": c.get("type", "string"), "format": c.get("format", ""),
+                    "description": c.get("description", ""), "priority": c.get("priority", 0)} for c in columns]
     rows = []
     for obj in objects:
-        row: Obj = {"cells": [obj.get("metadata", {}).get("name", "")] + [cell(c, obj) for c in columns]}
+        row: Obj = {"cells": [cell(c, obj) for c in columns]}
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
