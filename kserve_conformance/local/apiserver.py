@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,15 @@ from typing import Any
 import jsonpatch
 from aiohttp import web
 
-from kserve_conformance.local import extra_apis, fieldvalidation, openapi, protobuf, table
-from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store
+from kserve_conformance.local import apply, extra_apis, fieldvalidation, openapi, protobuf, table
+from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store, not_found
 
 KUBERNETES_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0+kserve-conformance-local",
                       "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
                       "goVersion": "none (python)", "compiler": "none", "platform": "linux/amd64"}
 
 Selector = Callable[[Obj], bool]
+log = logging.getLogger(__name__)
 
 
 def _field(obj: Obj, path: str) -> str:
@@ -101,6 +103,13 @@ class ApiServer:
             return web.json_response(err.status(), status=err.code)
         except json.JSONDecodeError as err:
             return web.json_response(ApiError(400, "BadRequest", f"invalid JSON: {err}").status(), status=400)
+        except web.HTTPException:
+            raise
+        except Exception as err:  # a Status body, as kube-apiserver answers, not aiohttp's plain text
+            log.exception("%s %s failed", request.method, request.path)
+            failure = ApiError(500, "InternalError", f"an error on the server ({type(err).__name__}: {err}) "
+                               "has prevented the request from succeeding")
+            return web.json_response(failure.status(), status=500)
 
     # --- discovery -------------------------------------------------------------------------
     async def _version(self, _: web.Request) -> web.Response:
@@ -198,6 +207,8 @@ class ApiServer:
         if request.method == "POST":
             body = await read_body(request)
             warnings = self._validate_fields(request, resource, body)
+            body.setdefault("metadata", {})["managedFields"] = apply.record_update(
+                None, body, self._manager(request), resource, self._list_types(resource))
             created = await self.store.create(resource, namespace, body, dry_run=dry_run(request.query))
             return web.json_response(created, status=201, headers=warnings)
         if request.method != "GET":
@@ -303,19 +314,73 @@ class ApiServer:
             deleted = await store.delete(resource, namespace, name, dry_run=dry,
                                          preconditions=options.get("preconditions"))
             return web.json_response(deleted)
+        lt = self._list_types(resource)
+        if request.method == "PATCH" and request.content_type == apply.APPLY:
+            return await self._server_side_apply(request, resource, namespace, name, sub, dry, lt)
         if request.method == "PUT":
+            current = store.get(resource, namespace, name)
             body = await read_body(request)
             warnings = self._validate_fields(request, resource, body) if sub is None else {}
+            body.setdefault("metadata", {})["managedFields"] = apply.record_update(
+                current, body, self._manager(request), resource, lt, sub)
             replaced = await store.replace(resource, namespace, name, body, sub, dry_run=dry)
             return web.json_response(replaced, headers=warnings)
         if request.method == "PATCH":
+            if request.content_type == apply.STRATEGIC and self._crd(resource) is not None:
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json-patch+json, "
+                               "application/merge-patch+json, application/apply-patch+yaml")
             current = store.get(resource, namespace, name)
-            patched = apply_patch(current, request.content_type, await request.read())
+            patched = apply_patch(current, request.content_type, await request.read(), lt)
             patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             warnings = self._validate_fields(request, resource, patched) if sub is None else {}
+            patched["metadata"]["managedFields"] = apply.record_update(
+                current, patched, self._manager(request), resource, lt, sub)
             replaced = await store.replace(resource, namespace, name, patched, sub, dry_run=dry)
             return web.json_response(replaced, headers=warnings)
         raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported")
+
+    async def _server_side_apply(self, request: web.Request, resource: Resource, namespace: str, name: str,
+                                 sub: str | None, dry: bool, lt: apply.ListTypes) -> web.Response:
+        manager = request.query.get("fieldManager")
+        if not manager:
+            raise ApiError(400, "BadRequest", "PATCH request with apply content type requires fieldManager")
+        force = request.query.get("force") in ("true", "1")
+        applied = apply.parse_apply_body(await request.read())
+        if applied.get("apiVersion") != resource.api_version or applied.get("kind") != resource.kind:
+            raise ApiError(400, "BadRequest", f"apply configuration must have apiVersion {resource.api_version} "
+                           f"and kind {resource.kind}")
+        if applied.get("metadata", {}).get("name", name) != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
+        live = self.store.find(resource, namespace if resource.namespaced else "", name)
+        warnings = self._validate_fields(request, resource, applied) if sub is None else {}
+        if live is None:
+            if sub is not None:
+                raise not_found(resource, name)
+            merged = apply.server_side_apply(None, applied, manager, force, resource, lt)
+            meta = merged.setdefault("metadata", {})
+            for key, value in applied.get("metadata", {}).items():
+                meta.setdefault(key, value)
+            meta["name"] = name
+            merged["apiVersion"], merged["kind"] = resource.api_version, resource.kind
+            created = await self.store.create(resource, namespace, merged, dry_run=dry)
+            return web.json_response(created, status=201, headers=warnings)
+        merged = apply.server_side_apply(live, applied, manager, force, resource, lt, sub)
+        merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        replaced = await self.store.replace(resource, namespace, name, merged, sub, dry_run=dry)
+        return web.json_response(replaced, headers=warnings)
+
+    def _manager(self, request: web.Request) -> str:
+        return request.query.get("fieldManager") or apply.default_manager(request.headers.get("User-Agent", ""))
+
+    def _list_types(self, resource: Resource) -> apply.ListTypes:
+        return apply.ListTypes(resource, self._schema(resource))
+
+    def _schema(self, resource: Resource) -> Obj | None:
+        for version in (self._crd(resource) or {}).get("spec", {}).get("versions", []):
+            if version.get("name") == resource.version:
+                return version.get("schema", {}).get("openAPIV3Schema")
+        return None
 
     def _stored(self, resource: Resource) -> Resource:
         return self._views[resource][0] if resource in self._views else resource
@@ -329,12 +394,7 @@ class ApiServer:
 
     def _validate_fields(self, request: web.Request, resource: Resource, body: Obj) -> dict[str, str]:
         """``fieldValidation``: unknown fields of a custom resource refused (Strict) or warned about (Warn)."""
-        crd = self._crd(resource)
-        schema = None
-        for version in (crd or {}).get("spec", {}).get("versions", []):
-            if version.get("name") == resource.version:
-                schema = version.get("schema", {}).get("openAPIV3Schema")
-        warnings = fieldvalidation.check(body, schema, request.query.get("fieldValidation"))
+        warnings = fieldvalidation.check(body, self._schema(resource), request.query.get("fieldValidation"))
         quoted = [w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings]
         return {"Warning": ", ".join(f'299 - "{w}"' for w in quoted)} if warnings else {}
 
@@ -374,16 +434,17 @@ async def read_body(request: web.Request) -> Obj:
     return body
 
 
-def apply_patch(current: Obj, content_type: str, body: bytes) -> Obj:
-    """Merge patch (strategic merge is treated as merge: lists are replaced) or RFC 6902 JSON patch."""
+def apply_patch(current: Obj, content_type: str, body: bytes, lt: apply.ListTypes | None = None) -> Obj:
+    """Merge patch (RFC 7386), strategic merge patch (keyed lists per ``lt``) or JSON patch (RFC 6902)."""
     doc = json.loads(body or b"{}")
     if content_type == "application/json-patch+json":
         try:
             return jsonpatch.apply_patch(current, doc)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as err:
             raise ApiError(422, "Invalid", f"the JSON patch could not be applied: {err}") from err
-    if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json",
-                        "application/apply-patch+yaml", "application/json"):
+    if content_type == apply.STRATEGIC and lt is not None:
+        return apply.strategic_merge(current, doc, lt)
+    if content_type in ("application/merge-patch+json", apply.STRATEGIC, "application/json"):
         return merge_patch(current, doc)
     raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
 

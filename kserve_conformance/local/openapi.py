@@ -166,15 +166,18 @@ class OpenApi:
         schema["x-kubernetes-group-version-kind"] = gvk
         return schema
 
-    def _operations(self, resource: Resource, ref: str, gvk: Obj) -> dict[str, Obj]:
+    def _operations(self, resource: Resource, ref: str, gvk: Obj, custom: bool) -> dict[str, Obj]:
         name = resource.kind
         body = {"content": {"application/json": {"schema": {"$ref": ref}}}, "required": True}
         ok = {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": ref}}}}}
         scope = "Namespaced" if resource.namespaced else ""
         writes = [_query(p) for p in WRITE_PARAMS]
-        patch_body = {"content": {t: {"schema": {"type": "object"}} for t in (
-            "application/json-patch+json", "application/merge-patch+json",
-            "application/strategic-merge-patch+json", "application/apply-patch+yaml")}, "required": True}
+        # kubectl computes a strategic merge patch only where the PATCH operation lists that type:
+        # custom resources do not (kube-apiserver refuses it for them with 415).
+        patch_types = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+        if not custom:
+            patch_types.append("application/strategic-merge-patch+json")
+        patch_body = {"content": {t: {"schema": {"type": "object"}} for t in patch_types}, "required": True}
         item = {
             "get": {"operationId": f"read{scope}{name}", "responses": ok, "x-kubernetes-action": "get",
                     "x-kubernetes-group-version-kind": gvk},
@@ -205,7 +208,7 @@ class OpenApi:
             name = definition_name(resource)
             models_.schemas[name] = self._schema(resource, crds.get(resource.key), models_)
             gvk = {"group": resource.group, "version": resource.version, "kind": resource.kind}
-            ops = self._operations(resource, f"#/components/schemas/{name}", gvk)
+            ops = self._operations(resource, f"#/components/schemas/{name}", gvk, resource.key in crds)
             base = f"/{gv}/namespaces/{{namespace}}/{resource.plural}" if resource.namespaced else \
                 f"/{gv}/{resource.plural}"
             paths[base] = ops["collection"]

@@ -56,8 +56,10 @@ class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
+        self.causes: list[Obj] = []  # details.causes: e.g. the fields of an apply conflict
 
     def status(self) -> Obj:
+        details = {"details": {"causes": self.causes}} if self.causes else {}
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -66,6 +68,7 @@ class ApiError(Exception):
             "message": self.message,
             "reason": self.reason,
             "code": self.code,
+            **details,
         }
 
 
@@ -195,6 +198,8 @@ class Store:
         new = copy.deepcopy(current)
         if subresource == "status":
             new["status"] = copy.deepcopy(body.get("status", {}))
+            if "managedFields" in body.get("metadata", {}):  # field ownership is recorded for status writes too
+                new["metadata"]["managedFields"] = copy.deepcopy(body["metadata"]["managedFields"])
         else:
             status = new.get("status")
             new = copy.deepcopy(body)
