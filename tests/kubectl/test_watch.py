@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -30,7 +31,7 @@ spec:
         name: sklearn
       storageUri: gs://kfserving-examples/models/sklearn/1.0/model
 """
-WATCH_SETTLE_S = 1.0  # how long `get -w` gets to open its watch before the change it should see
+WATCH_BOUND_S = 30.0  # a bound on seeing a row, not a speed check
 
 
 @pytest.fixture(autouse=True)
@@ -71,18 +72,31 @@ def test_streaming_list_without_not_older_than_is_rejected(target: LocalTargetPr
 
 
 def test_get_watch_sees_changes(target: LocalTargetProcess, kubectl: Kubectl) -> None:
+    """Rows for a listed object, then for changes: the watch resumes from the list's resourceVersion,
+    so once the listed row is out nothing later can be missed (no sleeps needed)."""
     kubectl("create", "namespace", "watch-get")
+    kubectl("create", "configmap", "listed", "-n", "watch-get")
     env = {**os.environ, "KUBECONFIG": str(target.kubeconfig)}
     watcher = subprocess.Popen([str(kubectl_path()), "get", "configmaps", "-n", "watch-get", "-w",
                                 "--output-watch-events"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    rows: list[list[str]] = []
+    reader = threading.Thread(target=lambda: rows.extend(line.split()[:2] for line in watcher.stdout or ()),
+                              daemon=True)
+    reader.start()
+
+    def wait_for(row: list[str]) -> None:
+        deadline = time.monotonic() + WATCH_BOUND_S
+        while row not in rows and time.monotonic() < deadline and watcher.poll() is None:
+            time.sleep(0.05)
+        assert row in rows, f"`kubectl get -w` never showed {row}: {rows}"
+
     try:
-        time.sleep(WATCH_SETTLE_S)
+        wait_for(["ADDED", "listed"])
         kubectl("create", "configmap", "seen", "-n", "watch-get")
         kubectl("delete", "configmap", "seen", "-n", "watch-get")
-        time.sleep(WATCH_SETTLE_S)
+        wait_for(["DELETED", "seen"])
+        assert ["ADDED", "seen"] in rows
     finally:
         watcher.terminate()
-        out, err = watcher.communicate(timeout=10)
-    rows = [line.split()[:2] for line in out.splitlines()]
-    assert ["ADDED", "seen"] in rows and ["DELETED", "seen"] in rows, out + err
+        watcher.wait(timeout=10)
