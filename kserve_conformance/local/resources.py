@@ -41,6 +41,7 @@ BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 BUILTIN_SCHEMA = Path(__file__).parent / "data" / "inferenceservice-schema.yaml"
+BUILTIN_PRINTER_COLUMNS = Path(__file__).parent / "data" / "inferenceservice-printer-columns.yaml"
 
 
 def load_schema(crd_file: Path | None) -> dict[str, Any]:
@@ -51,6 +52,17 @@ def load_schema(crd_file: Path | None) -> dict[str, Any]:
     for version in crd["spec"]["versions"]:
         if version["name"] == INFERENCESERVICES.version:
             return version["schema"]["openAPIV3Schema"]
+    raise ValueError(f"{crd_file} has no {INFERENCESERVICES.version} version")
+
+
+def load_printer_columns(crd_file: Path | None) -> list[dict[str, Any]]:
+    """The v1beta1 ``additionalPrinterColumns`` (``kubectl get isvc``'s URL, READY, ...) of the CRD."""
+    if crd_file is None:
+        return yaml.safe_load(BUILTIN_PRINTER_COLUMNS.read_text())
+    crd = yaml.load(crd_file.read_text(), Loader=yaml.CSafeLoader)
+    for version in crd["spec"]["versions"]:
+        if version["name"] == INFERENCESERVICES.version:
+            return version.get("additionalPrinterColumns", [])
     raise ValueError(f"{crd_file} has no {INFERENCESERVICES.version} version")
 
 
@@ -74,7 +86,7 @@ def isvc_validator(schema: dict[str, Any]) -> Any:
     return validate
 
 
-def crd_object(resource: Resource, schema: dict[str, Any]) -> Obj:
+def crd_object(resource: Resource, schema: dict[str, Any], printer_columns: list[dict[str, Any]] | None = None) -> Obj:
     """A CustomResourceDefinition object, so clusters' "is KServe installed" probe works here too."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -85,5 +97,7 @@ def crd_object(resource: Resource, schema: dict[str, Any]) -> Obj:
                  "names": {"plural": resource.plural, "kind": resource.kind,
                            "shortNames": list(resource.short_names)},
                  "versions": [{"name": resource.version, "served": True, "storage": True,
-                               "schema": {"openAPIV3Schema": schema}}]},
+                               "schema": {"openAPIV3Schema": schema},
+                               "subresources": {"status": {}} if resource.status_subresource else {},
+                               "additionalPrinterColumns": printer_columns or []}]},
     }

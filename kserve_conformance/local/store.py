@@ -56,8 +56,10 @@ class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
+        self.causes: list[Obj] = []  # details.causes: e.g. the fields of an apply conflict
 
     def status(self) -> Obj:
+        details = {"details": {"causes": self.causes}} if self.causes else {}
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -66,6 +68,7 @@ class ApiError(Exception):
             "message": self.message,
             "reason": self.reason,
             "code": self.code,
+            **details,
         }
 
 
@@ -118,9 +121,10 @@ class Store:
         return copy.deepcopy(obj) if obj is not None else None
 
     def list(self, resource: Resource, namespace: str | None = None,
-             match: Callable[[Obj], bool] | None = None) -> list[Obj]:
+             match: Callable[[Obj], bool] | None = None, copies: bool = True) -> list[Obj]:
+        """Matching objects, sorted; ``copies=False`` for read-only callers (no deep copy of large CRDs)."""
         return [
-            copy.deepcopy(obj)
+            copy.deepcopy(obj) if copies else obj
             for (key, ns, _), obj in sorted(self._objects.items())
             if key == resource.key and (namespace is None or ns == namespace) and (match is None or match(obj))
         ]
@@ -148,7 +152,7 @@ class Store:
                     yield event
 
     # --- writing ---------------------------------------------------------------------------
-    async def create(self, resource: Resource, namespace: str, body: Obj) -> Obj:
+    async def create(self, resource: Resource, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
         if resource.key in self.forbidden_create:
             raise ApiError(403, "Forbidden", f'{resource.key} is forbidden: User "local" cannot create resource '
                            f'"{resource.plural}" in API group "{resource.group}" in the namespace "{namespace}"')
@@ -176,10 +180,12 @@ class Store:
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
         meta.pop("resourceVersion", None)
         meta.pop("deletionTimestamp", None)
+        if dry_run:  # everything a create checks and fills in, nothing stored or announced
+            return obj
         return await self._commit(resource, key, obj, "ADDED")
 
     async def replace(self, resource: Resource, namespace: str, name: str, body: Obj,
-                      subresource: str | None = None) -> Obj:
+                      subresource: str | None = None, dry_run: bool = False) -> Obj:
         key = (resource.key, namespace if resource.namespaced else "", name)
         current = self._objects.get(key)
         if current is None:
@@ -192,6 +198,8 @@ class Store:
         new = copy.deepcopy(current)
         if subresource == "status":
             new["status"] = copy.deepcopy(body.get("status", {}))
+            if "managedFields" in body.get("metadata", {}):  # field ownership is recorded for status writes too
+                new["metadata"]["managedFields"] = copy.deepcopy(body["metadata"]["managedFields"])
         else:
             status = new.get("status")
             new = copy.deepcopy(body)
@@ -212,17 +220,34 @@ class Store:
                 meta["generation"] = current["metadata"].get("generation", 1) + 1
         if new == current:
             return copy.deepcopy(current)
+        if dry_run:
+            new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return new
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             return await self._remove(resource, key, new)
         return await self._commit(resource, key, new, "MODIFIED")
 
-    async def delete(self, resource: Resource, namespace: str, name: str) -> Obj:
+    async def delete(self, resource: Resource, namespace: str, name: str, dry_run: bool = False,
+                     preconditions: Obj | None = None) -> Obj:
         key = (resource.key, namespace if resource.namespaced else "", name)
         current = self._objects.get(key)
         if current is None:
             raise not_found(resource, name)
+        for field in ("uid", "resourceVersion"):
+            wanted = (preconditions or {}).get(field)
+            if wanted and wanted != current["metadata"].get(field):
+                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource.key} "{name}": '
+                               f"Precondition failed: {field} in precondition: {wanted}, "
+                               f"{field} in object meta: {current['metadata'].get(field)}")
         if current["metadata"].get("deletionTimestamp"):
             return copy.deepcopy(current)
+        if dry_run:  # what the delete would answer: marked when something must finish first
+            shown = copy.deepcopy(current)
+            if resource is NAMESPACES or current["metadata"].get("finalizers"):
+                shown["metadata"]["deletionTimestamp"] = now()
+            if resource is NAMESPACES:
+                shown["status"] = {"phase": "Terminating"}
+            return shown
         if resource is NAMESPACES:
             marked = copy.deepcopy(current)
             marked["metadata"]["deletionTimestamp"] = now()

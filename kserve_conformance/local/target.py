@@ -37,6 +37,7 @@ from kserve_conformance.local.resources import (
     RESOURCES,
     crd_object,
     isvc_validator,
+    load_printer_columns,
     load_schema,
 )
 from kserve_conformance.local.standins import build_standins
@@ -94,10 +95,21 @@ def cluster_config_objects(config: IngressConfig, gateway_port: int, exposure: s
                   "ingress": json.dumps(ingress, indent=2)}},
     ]
     port: dict = {"name": "http2", "port": gateway_port, "protocol": "TCP", "targetPort": gateway_port}
+    labels = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
     service: dict = {"apiVersion": "v1", "kind": "Service",
-                     "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system",
-                                  "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}},
-                     "spec": {"type": "ClusterIP" if exposure == "ClusterIP" else exposure, "ports": [port]}}
+                     "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system", "labels": labels},
+                     "spec": {"type": "ClusterIP" if exposure == "ClusterIP" else exposure, "ports": [port],
+                              "selector": labels}}
+    # The gateway's pod, so `kubectl port-forward svc/istio-ingressgateway` finds one to forward to.
+    objects.append({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "istio-ingressgateway-local", "namespace": "istio-system", "labels": labels},
+                    "spec": {"containers": [{"name": "istio-proxy", "image": "kserve-conformance/local-gateway",
+                                             "ports": [{"name": "http2", "containerPort": gateway_port}]}]},
+                    "status": {"phase": "Running", "podIP": "127.0.0.1", "conditions": [
+                        {"type": "Ready", "status": "True"}], "containerStatuses": [
+                        {"name": "istio-proxy", "ready": True, "restartCount": 0, "started": True,
+                         "image": "kserve-conformance/local-gateway", "imageID": "",
+                         "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}})
     if exposure == "LoadBalancer":
         service["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
     if exposure == "NodePort":
@@ -146,6 +158,7 @@ class LocalTarget:
         if "prune-spec" in self.faults:
             self.store.mutators[INFERENCESERVICES.key] = fault_catalog.prune_spec
         self.schema = schema
+        self.printer_columns = load_printer_columns(args.crd)
         # Sample models from KServe's buckets, served offline from stand-ins built here.
         storage = StorageMap.parse(args.storage_uri_map).with_defaults(build_standins(self.state_dir / "models"))
         self.reconciler = Reconciler(self.store, self.config, storage, self.state_dir,
@@ -169,7 +182,7 @@ class LocalTarget:
         objects = cluster_config_objects(self.config, gateway_port, self.args.ingress_exposure)
         objects += yaml.safe_load_all(SEED.read_text())
         if "no-kserve" not in self.faults:
-            objects.append(crd_object(INFERENCESERVICES, self.schema))
+            objects.append(crd_object(INFERENCESERVICES, self.schema, self.printer_columns))
         for obj in objects:
             resource = BY_KIND[(obj["apiVersion"], obj["kind"])]
             status = obj.get("status")

@@ -165,4 +165,4 @@ def test_namespace_deletion_cascades(api: client.ApiClient, ns: str) -> None:
 def test_discovery_lists_inferenceservices(api: client.ApiClient) -> None:
     resources = client.CustomObjectsApi(api).get_api_resources(G, V)
     assert "inferenceservices" in [r.name for r in resources.resources]
-    assert client.VersionApi(api).get_code().minor == "34"
+    assert client.VersionApi(api).get_code().minor == "36"
