@@ -113,6 +113,7 @@ def test_a_spec_change_loses_no_request(target: tuple[client.ApiClient, str], na
     finally:
         stop.set()
         sender.join()
+    print(f"answers through the gateway during the rollout: {dict(statuses)}")  # a figure for humans (-s)
     assert set(statuses) == {"200"} and statuses["200"] > 20, f"answers during the rollout: {dict(statuses)}"
     predictor = done["status"]["components"]["predictor"]
     assert predictor["latestReadyRevision"] == "rollout-predictor-00002", predictor
