@@ -12,6 +12,7 @@ from types import FrameType
 
 import pytest
 
+from kserve_conformance import config as suite_config
 from kserve_conformance import report
 from kserve_conformance.errors import SetupError
 
@@ -82,13 +83,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="validate InferenceServices against this CRD file (default: a built-in subset)")
     local.addoption("--local-fault", action="append", default=[],
                     help="inject a defect into the local target (for the suite's own negative controls)")
+    g.addoption("--certification", action="store_true",
+                help="a certification run: every check, published thresholds, a submission bundle at the end "
+                     "(needs the --implementation-* options)")
     report.addoptions(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Point JUnit and Allure at --report-dir unless the user chose their own paths."""
-    report_dir = Path(config.getoption("report_dir"))
+    """Validate the options (exit 4 on a bad one); point JUnit and Allure at --report-dir."""
+    report_dir = suite_config.install(config).report_dir
     if getattr(config.option, "xmlpath", None) is None:
         config.option.xmlpath = str(report_dir / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:

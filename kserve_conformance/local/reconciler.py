@@ -24,6 +24,7 @@ import aiohttp
 from kserve_conformance.local.resources import INFERENCESERVICES, RESOURCES
 from kserve_conformance.local.storage import StorageError, StorageMap
 from kserve_conformance.local.store import Obj, Store, now
+from kserve_conformance.timeouts import DEFAULT
 from kserve_conformance.urls import KNATIVE, IngressConfig, expected_urls, service_mode
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ EVENTS = next(r for r in RESOURCES if r.plural == "events")
 FINALIZER = "inferenceservice.finalizers"
 SUPPORTED_FORMATS = {"sklearn"}
 KNATIVE_CONDITIONS = ("RoutesReady", "LatestDeploymentReady", "PredictorRouteReady", "PredictorConfigurationReady")
-MODEL_SERVER_STARTUP_S = 120.0
+MODEL_SERVER_STARTUP_S = DEFAULT.model_server_startup_s
 IMAGE = "kserve-conformance/local-modelserver"  # not an image: a process; named for diagnostics
 # Faults the model server itself implements (see kserve_conformance.local.modelserver).
 MODEL_SERVER_FAULTS = {"wrong-prediction", "model-not-ready", "server-error"}
