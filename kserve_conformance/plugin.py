@@ -7,6 +7,7 @@ Option names that pytest-kind-ng owns (``--cluster-name --keep-cluster --kubecon
 from __future__ import annotations
 
 import signal
+from collections.abc import Generator
 from pathlib import Path
 from types import FrameType
 
@@ -142,6 +143,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         from pytest_benchmark.utils import get_tag
 
         bench.autosave = get_tag()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
+    """No autosave when no timing was taken (a setup failure ended the run before the round trips).
+
+    pytest-benchmark would otherwise print "Not saving anything, no benchmarks have been run!"
+    under the one line that names the real problem.
+    """
+    bench = getattr(session.config, "_benchmarksession", None)
+    if bench is not None and session.config.stash.get(AUTOSAVE_KEY, False) and not bench.benchmarks:
+        bench.autosave = None
+    yield
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
