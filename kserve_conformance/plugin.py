@@ -14,7 +14,7 @@ from types import FrameType
 import pytest
 
 from kserve_conformance import config as suite_config
-from kserve_conformance import report
+from kserve_conformance import option_forms, report
 from kserve_conformance.errors import SetupError
 
 CLUSTERS = ("local", "existing", "kind")
@@ -165,3 +165,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def fail_setup(err: SetupError) -> None:
     """End the run with the one line a user needs, not a traceback."""
     pytest.exit(f"kserve-conformance: {err}", returncode=4)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``--report-dir DIR`` must mean what ``--report-dir=DIR`` means (see ``option_forms``)."""
+    option_forms.realign(early_config, parser, args)

@@ -28,7 +28,7 @@ def test_sigkilled_suite_leaves_no_load_worker(tmp_path: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         alive = psutil.wait_procs(workers, timeout=GRACE_S)[1]
-        assert not alive, f"load workers still running {GRACE_S:g}s after the suite was killed: {[w.pid for w in alive]}"
+        assert not alive, f"workers alive {GRACE_S:g}s after the suite was killed: {[w.pid for w in alive]}"
     finally:
         for child in psutil.Process().children(recursive=True):  # the orphaned local target, if any
             if child.pid != proc.pid and "kserve_conformance" in " ".join(child.cmdline()):
