@@ -13,8 +13,8 @@ from types import FrameType
 
 import pytest
 
+from kserve_conformance import certification, option_forms, report
 from kserve_conformance import config as suite_config
-from kserve_conformance import option_forms, report
 from kserve_conformance.errors import SetupError
 
 CLUSTERS = ("local", "existing", "kind")
@@ -93,7 +93,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Validate the options (exit 4 on a bad one); point JUnit and Allure at --report-dir."""
-    report_dir = suite_config.install(config).report_dir
+    suite = suite_config.install(config)
+    certification.configure(config, suite.certification)
+    report_dir = suite.report_dir
     if getattr(config.option, "xmlpath", None) is None:
         config.option.xmlpath = str(report_dir / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:

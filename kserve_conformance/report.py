@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kserve_conformance import __version__
+from kserve_conformance import __version__, certification
 from kserve_conformance.spec import INVALID, NOT_APPLICABLE, NOT_SUPPORTED, check_of
 
 FACTS_KEY = pytest.StashKey[dict[str, Any]]()
@@ -123,6 +123,7 @@ class ConformanceReport:
             "profiles": profiles,
             "checks": [r.__dict__ | {"features": list(r.features)} for r in self.results.values()],
             "reproduce": " ".join(["pytest", *sys.argv[1:]]),
+            **certification.report_fields(self.config),
         }
 
 
