@@ -17,12 +17,12 @@ import shlex
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
 
-from kserve_conformance import __version__
+from kserve_conformance import __version__, bundle
 
 MODE_KEY = pytest.StashKey[str]()
 SELECTION_KEY = pytest.StashKey[dict[str, Any]]()
@@ -91,11 +91,20 @@ def configure(config: pytest.Config, certification: bool) -> None:
         if problems:
             raise pytest.UsageError(*(f"kserve-conformance: {p}" for p in problems))
     config.stash[MODE_KEY] = CERTIFICATION if certification else DEFAULT_MODE
-    config.stash[SELECTION_KEY] = {"narrowedBy": narrowing(config)}
+    config.stash[SELECTION_KEY] = {"narrowedBy": narrowing(config), "deselected": 0}
+    if certification:
+        implementation = {f: config.getoption(f"implementation_{f}") for f in rules()["implementation"]}
+        config.pluginmanager.register(CertificationRun(config, Path(config.getoption("report_dir")), implementation),
+                                      "kserve-conformance-certification")
 
 
-def record_collection(config: pytest.Config, collected: int, deselected: int) -> None:
-    config.stash.setdefault(SELECTION_KEY, {}).update(collected=collected, deselected=deselected)
+def record_deselected(config: pytest.Config, count: int) -> None:
+    selection = config.stash.setdefault(SELECTION_KEY, {"narrowedBy": [], "deselected": 0})
+    selection["deselected"] += count
+
+
+def record_collected(config: pytest.Config, count: int) -> None:
+    config.stash.setdefault(SELECTION_KEY, {"narrowedBy": [], "deselected": 0})["collected"] = count
 
 
 def plugin_versions(config: pytest.Config) -> dict[str, str]:
@@ -117,3 +126,42 @@ def report_fields(config: pytest.Config) -> dict[str, Any]:
             "plugins": dict(sorted(plugin_versions(config).items())),
         },
     }
+
+
+class CertificationRun:
+    """Registered with ``--certification`` only: keeps the terminal log, writes the bundle at the end."""
+
+    def __init__(self, config: pytest.Config, report_dir: Path, implementation: dict[str, str]) -> None:
+        self.config, self.report_dir, self.implementation = config, report_dir, implementation
+        self.log: IO[str] | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Before the terminal reporter's header, so the log has the whole run."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        self.log = (self.report_dir / bundle.LOG).open("w", encoding="utf-8")
+        reporter._tw._file = bundle.Tee(reporter._tw._file, self.log)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """After the last line of the terminal summary: the log is complete."""
+        if self.log is None:
+            return
+        self.log.close()
+        if not (self.report_dir / bundle.REPORT).is_file():
+            return  # no check ran (e.g. a setup failure): nothing to submit
+        extra = {}
+        xmlpath = getattr(config.option, "xmlpath", None)
+        if xmlpath and Path(xmlpath).resolve().parent != self.report_dir.resolve():
+            extra[bundle.JUNIT] = Path(xmlpath)
+        allure_dir = getattr(config.option, "allure_report_dir", None)
+        if allure_dir and self.report_dir.resolve() not in Path(allure_dir).resolve().parents:
+            extra["allure-results"] = Path(allure_dir)
+        path = bundle.write(self.report_dir, self.implementation, extra)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter._tw.line(f"kserve-conformance: submission bundle {path} "
+                              f"(check it with: kserve-conformance verify {path})")

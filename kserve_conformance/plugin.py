@@ -16,6 +16,7 @@ import pytest
 from kserve_conformance import certification, option_forms, report
 from kserve_conformance import config as suite_config
 from kserve_conformance.errors import SetupError
+from kserve_conformance.spec import check_of
 
 CLUSTERS = ("local", "existing", "kind")
 AUTOSAVE_KEY = pytest.StashKey[bool]()
@@ -137,8 +138,24 @@ def _benchmarks_into_report_dir(config: pytest.Config, report_dir: Path) -> None
     config.stash[AUTOSAVE_KEY] = not (option.benchmark_autosave or option.benchmark_save or option.benchmark_disable)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each check's identity in the JUnit XML, so a reviewer can match it with the report."""
+    for item in items:
+        check = check_of(item)
+        if check is not None:
+            item.user_properties += [("kserve-conformance.nodeid", item.nodeid),
+                                     ("kserve-conformance.check", check.name),
+                                     ("kserve-conformance.level", check.level)]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        certification.record_deselected(items[0].config, len(items))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Autosave round-trip timings, but only in a run that has some (else pytest-benchmark warns)."""
+    certification.record_collected(session.config, len(session.items))
     bench = getattr(session.config, "_benchmarksession", None)
     if bench is not None and session.config.stash.get(AUTOSAVE_KEY, False) and any(
             "benchmark" in getattr(item, "fixturenames", ()) for item in session.items):
