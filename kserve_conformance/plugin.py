@@ -6,20 +6,22 @@ Option names that pytest-kind-ng owns (``--cluster-name --keep-cluster --kubecon
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Generator
-from pathlib import Path
-from types import FrameType
 
 import pytest
 
-from kserve_conformance import certification, option_forms, report
+from kserve_conformance import activation, certification, option_forms, report
 from kserve_conformance import config as suite_config
 from kserve_conformance.errors import SetupError
 from kserve_conformance.spec import check_of
 
 CLUSTERS = ("local", "existing", "kind")
-AUTOSAVE_KEY = pytest.StashKey[bool]()
+MARKERS = (
+    "conformance(check): a conformance check's metadata (see kserve_conformance.spec)",
+    "services(protocol): restrict the service parametrization to one data-plane protocol",
+    "load: the load test (SEED.md step 6); deselect with -m 'not load'",
+    "round_trip: single-request timings (pytest-benchmark); deselect with -m 'not round_trip'",
+)
 FIXTURE_MODULES = ("kserve_conformance.fixtures.cluster", "kserve_conformance.fixtures.services")
 
 
@@ -93,20 +95,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Validate the options (exit 4 on a bad one); point JUnit and Allure at --report-dir."""
+    """Validate the options (exit 4 on a bad one) and register the markers; nothing else yet.
+
+    Reports, benchmark storage and the SIGTERM handler wait until a check is collected
+    (``activation``), so the plugin changes nothing in a pytest run that is not the suite's.
+    """
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
     suite = suite_config.install(config)
     certification.configure(config, suite.certification)
-    report_dir = suite.report_dir
-    if getattr(config.option, "xmlpath", None) is None:
-        config.option.xmlpath = str(report_dir / "junit.xml")
-    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
-        config.option.allure_report_dir = str(report_dir / "allure-results")
-    _benchmarks_into_report_dir(config, report_dir)
     for module in FIXTURE_MODULES:
         config.pluginmanager.import_plugin(module)
     config.pluginmanager.register(report.ConformanceReport(config), "kserve-conformance-report")
-    # CI cancels with SIGTERM: turn it into KeyboardInterrupt so fixture finalizers clean up.
-    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -129,23 +129,17 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
-def _benchmarks_into_report_dir(config: pytest.Config, report_dir: Path) -> None:
-    """Round-trip timings are saved with the other reports, so ``--benchmark-compare`` finds them."""
-    option = config.option
-    if getattr(option, "benchmark_storage", None) != "file://./.benchmarks":
-        return  # no pytest-benchmark, or the user chose a storage
-    option.benchmark_storage = f"file://{report_dir / 'benchmarks'}"
-    config.stash[AUTOSAVE_KEY] = not (option.benchmark_autosave or option.benchmark_save or option.benchmark_disable)
-
-
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: what is left is what runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Each check's identity in the JUnit XML, so a reviewer can match it with the report."""
-    for item in items:
-        check = check_of(item)
-        if check is not None:
-            item.user_properties += [("kserve-conformance.nodeid", item.nodeid),
-                                     ("kserve-conformance.check", check.name),
-                                     ("kserve-conformance.level", check.level)]
+    """Activate the reports if a check is collected; give each check its identity in the JUnit XML."""
+    checks = [(item, check) for item in items if (check := check_of(item)) is not None]
+    if not checks:
+        return
+    activation.activate(config, suite_config.of(config).report_dir)
+    for item, check in checks:
+        item.user_properties += [("kserve-conformance.nodeid", item.nodeid),
+                                 ("kserve-conformance.check", check.name),
+                                 ("kserve-conformance.level", check.level)]
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
@@ -157,7 +151,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Autosave round-trip timings, but only in a run that has some (else pytest-benchmark warns)."""
     certification.record_collected(session.config, len(session.items))
     bench = getattr(session.config, "_benchmarksession", None)
-    if bench is not None and session.config.stash.get(AUTOSAVE_KEY, False) and any(
+    if bench is not None and session.config.stash.get(activation.AUTOSAVE_KEY, False) and any(
             "benchmark" in getattr(item, "fixturenames", ()) for item in session.items):
         from pytest_benchmark.utils import get_tag
 
@@ -172,13 +166,9 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
     under the one line that names the real problem.
     """
     bench = getattr(session.config, "_benchmarksession", None)
-    if bench is not None and session.config.stash.get(AUTOSAVE_KEY, False) and not bench.benchmarks:
+    if bench is not None and session.config.stash.get(activation.AUTOSAVE_KEY, False) and not bench.benchmarks:
         bench.autosave = None
     yield
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def fail_setup(err: SetupError) -> None:

@@ -161,15 +161,8 @@ def junit_problems(report: dict[str, Any], xml: bytes) -> list[str]:
 
 def count_problems(report: dict[str, Any]) -> list[str]:
     """The profiles' results and counts, recomputed from the report's checks by the report's own code."""
-    from kserve_conformance.report import ConformanceReport, Result
-
     try:
-        results = {c["test"]: Result(**{**c, "features": tuple(c.get("features", ()))})
-                   for c in report.get("checks") or []}
-        stub = SimpleNamespace(getoption=lambda *_: "", stash=pytest.Stash(),
-                               invocation_params=SimpleNamespace(args=()),
-                               pluginmanager=SimpleNamespace(list_plugin_distinfo=list))
-        expected = ConformanceReport(stub, results).document()["profiles"]  # type: ignore[arg-type]
+        expected = recount(report.get("checks") or [])
     except Exception as err:
         return [f"{bundle.REPORT}: cannot recompute the counts from its checks ({type(err).__name__}: {err})"]
     problems = []
@@ -181,6 +174,16 @@ def count_problems(report: dict[str, Any]) -> list[str]:
                 problems.append(f"{bundle.REPORT}: profiles.{level}.{key} is {have.get(key)!r} but its checks give "
                                 f"{want.get(key)!r} (altered counts)")
     return problems
+
+
+def recount(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``profiles`` section the report's own code makes of these checks."""
+    from kserve_conformance.report import ConformanceReport, Result
+
+    results = {c["test"]: Result(**{**c, "features": tuple(c.get("features", ()))}) for c in checks}
+    stub = SimpleNamespace(getoption=lambda *_: "", stash=pytest.Stash(), invocation_params=SimpleNamespace(args=()),
+                           pluginmanager=SimpleNamespace(list_plugin_distinfo=list))
+    return ConformanceReport(stub, results).document()["profiles"]  # type: ignore[arg-type]
 
 
 def defined_checks() -> set[str]:
