@@ -10,7 +10,7 @@ from collections.abc import Generator
 
 import pytest
 
-from kserve_conformance import activation, certification, option_forms, report
+from kserve_conformance import activation, allure_labels, certification, option_forms, report
 from kserve_conformance import config as suite_config
 from kserve_conformance.errors import SetupError
 from kserve_conformance.spec import check_of
@@ -136,10 +136,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not checks:
         return
     activation.activate(config, suite_config.of(config).report_dir)
+    allure_labels.label_items(checks)
     for item, check in checks:
         item.user_properties += [("kserve-conformance.nodeid", item.nodeid),
                                  ("kserve-conformance.check", check.name),
                                  ("kserve-conformance.level", check.level)]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if activation.active(item.config) and check_of(item) is not None:
+        allure_labels.parameters(item)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:

@@ -145,6 +145,9 @@ def junit_problems(report: dict[str, Any], xml: bytes) -> list[str]:
     except ET.ParseError as err:
         return [f"{bundle.JUNIT}: not XML ({err})"]
     checks = {c.get("test"): c for c in report.get("checks") or [] if isinstance(c, dict)}
+    if checks and not junit:
+        return [f"{bundle.JUNIT}: no test case carries a check's identity ({NODEID} property): "
+                "not written by the run that made this report"]
     problems = []
     for nodeid, (outcome, name, _) in sorted(junit.items()):
         check = checks.get(nodeid)
