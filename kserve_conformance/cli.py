@@ -15,20 +15,20 @@ from kserve_conformance.certification import PACKAGE
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:  # everything after "run" is pytest's, options included
+        import pytest
+
+        return int(pytest.main(["--pyargs", PACKAGE, *argv[1:]]))
     parser = argparse.ArgumentParser(prog="kserve-conformance", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the checks (all further arguments go to pytest)", add_help=False)
-    run.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    sub.add_parser("run", help="run the checks: kserve-conformance run [PYTEST OPTIONS] (see pytest --help)")
     verify = sub.add_parser("verify", help="check submission bundles; exit 1 if any has a problem")
     verify.add_argument("bundles", nargs="+", metavar="BUNDLE")
     args = parser.parse_args(argv)
-    if args.command == "verify":
-        from kserve_conformance.verify import main as verify_main
+    from kserve_conformance.verify import main as verify_main
 
-        return verify_main(args.bundles)
-    import pytest
-
-    return int(pytest.main(["--pyargs", PACKAGE, *args.pytest_args]))
+    return verify_main(args.bundles)
 
 
 if __name__ == "__main__":
