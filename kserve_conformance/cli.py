@@ -9,6 +9,8 @@ is what a reviewer runs on a submission (see ``kserve_conformance.verify``).
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 
 from kserve_conformance.certification import PACKAGE
@@ -17,9 +19,12 @@ from kserve_conformance.certification import PACKAGE
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["run"]:  # everything after "run" is pytest's, options included
-        import pytest
-
-        return int(pytest.main(["--pyargs", PACKAGE, *argv[1:]]))
+        # A fresh interpreter, not pytest.main() here: this process has already imported
+        # kserve_conformance, which pytest could then not assertion-rewrite (it would warn).
+        command = [sys.executable, "-m", "pytest", "--pyargs", PACKAGE, *argv[1:]]
+        if os.name == "posix":
+            os.execv(sys.executable, command)
+        return subprocess.call(command)
     parser = argparse.ArgumentParser(prog="kserve-conformance", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the checks: kserve-conformance run [PYTEST OPTIONS] (see pytest --help)")
