@@ -65,3 +65,17 @@ def parameters(item: pytest.Item) -> None:
             allure.dynamic.parameter(name, shown)
             if name == "service_entry":
                 allure.dynamic.label("service", shown)
+
+
+def title_path(item: pytest.Item, check: Check) -> None:
+    """Allure 3 builds its tree from ``titlePath`` (allure-pytest sets the file path): level → area.
+
+    allure-pytest has no public way to set it, so the current result is reached through its
+    listener; if that ever changes, the Suites labels above still give the same tree.
+    """
+    listener = item.config.pluginmanager.get_plugin("allure_listener")
+    try:
+        result = listener.allure_logger.get_test(listener._cache.get(item.nodeid))  # type: ignore[union-attr]
+        result.titlePath = [check.level, area_of(item)]
+    except AttributeError:
+        return

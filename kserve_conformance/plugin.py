@@ -143,9 +143,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                  ("kserve-conformance.level", check.level)]
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if activation.active(item.config) and check_of(item) is not None:
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # around allure-pytest's own setup wrapper
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
+    check = check_of(item) if activation.active(item.config) else None
+    if check is not None:
         allure_labels.parameters(item)
+    yield
+    if check is not None:
+        allure_labels.title_path(item, check)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
