@@ -117,7 +117,9 @@ def build(config: pytest.Config) -> SuiteConfig:
     except StorageError as err:
         errors.problems.append(str(err))
         storage = StorageMap()
-    for name in ("local_crd", "kubeconfig"):
+    # kind writes the kubeconfig it is given; the other targets read theirs
+    inputs = ("local_crd", "kubeconfig") if config.getoption("cluster") != "kind" else ("local_crd",)
+    for name in inputs:
         value = config.getoption(name, None)
         if value and not Path(value).is_file():
             errors.problems.append(f"--{name.replace('_', '-')}={value}: no such file")
