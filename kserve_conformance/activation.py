@@ -40,7 +40,8 @@ def activate(config: pytest.Config, report_dir: Path) -> None:
 
 def _junit(config: pytest.Config, path: Path) -> None:
     """What pytest's junitxml plugin does in ``pytest_configure`` when ``--junitxml`` is given."""
-    if getattr(config.option, "xmlpath", None) or hasattr(config, "workerinput"):
+    if (getattr(config.option, "xmlpath", None) or hasattr(config, "workerinput")
+            or not config.pluginmanager.has_plugin("junitxml")):  # -p no:junitxml
         return
     from _pytest.junitxml import LogXML, xml_key
 
