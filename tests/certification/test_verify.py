@@ -99,20 +99,18 @@ def test_deleted_file_is_rejected(certified: Path, tmp_path: Path) -> None:
 
 def test_failed_check_removed_from_the_report_is_rejected(certified: Path, tmp_path: Path) -> None:
     """The run failed a check (JUnit says so); the report was rewritten without it and recounted."""
+    victim = core_check(bundle.read(certified))["name"]
+
     def change(files: dict[str, bytes]) -> None:
-        victim = core_check(files)
         edit_junit(files, lambda root: [c.append(ET.Element("failure", message="boom"))
-                                        for c in cases(root, victim["name"])])
+                                        for c in cases(root, victim)])
 
         def drop(report: dict[str, Any]) -> None:
-            report["checks"] = [c for c in report["checks"] if c["name"] != victim["name"]]
+            report["checks"] = [c for c in report["checks"] if c["name"] != victim]
             report["profiles"] = verify.recount(report["checks"])
         edit_report(files, drop)
-        files["victim"] = victim["name"].encode()
 
-    path = tampered(tmp_path, certified, change)
-    victim = bundle.read(path).pop("victim").decode()
-    problems = verify.verify(path)
+    problems = verify.verify(tampered(tmp_path, certified, change))
     assert any(f"check {victim} " in p and "failed in junit.xml but is missing from the report" in p
                for p in problems), problems
 
@@ -130,9 +128,9 @@ def test_non_certification_run_is_rejected(certified: Path, tmp_path: Path) -> N
 
 def test_narrowed_selection_is_rejected(certified: Path, tmp_path: Path) -> None:
     """As a normal run with -k would leave it: one check never ran, and the report says how."""
-    def change(files: dict[str, bytes]) -> None:
-        victim = core_check(files)["name"]
+    victim = core_check(bundle.read(certified))["name"]
 
+    def change(files: dict[str, bytes]) -> None:
         def narrow(report: dict[str, Any]) -> None:
             report["checks"] = [c for c in report["checks"] if c["name"] != victim]
             report["profiles"] = verify.recount(report["checks"])
@@ -144,11 +142,8 @@ def test_narrowed_selection_is_rejected(certified: Path, tmp_path: Path) -> None
                 for case in cases(suite, victim):
                     suite.remove(case)
         edit_junit(files, drop)
-        files["victim"] = victim.encode()
 
-    path = tampered(tmp_path, certified, change)
-    victim = bundle.read(path).pop("victim").decode()
-    problems = verify.verify(path)
+    problems = verify.verify(tampered(tmp_path, certified, change))
     assert f"{bundle.REPORT}: narrowed selection: -k not {victim}" in problems, problems
     assert f"{bundle.REPORT}: narrowed selection: check {victim} did not run" in problems, problems
 
