@@ -24,4 +24,4 @@ def test_progress_line_merges_workers() -> None:
     assert lines == [], "one line per round, once every worker has reported"
     progress.update(1, worker_doc([1000] * 97 + [250_000] * 3, [200] * 97 + [502, 0, 200], sent=101))
     assert len(lines) == 1
-    assert "of 60s, sent 201, ok 197, errors 2, p99 so far 250.0" in lines[0], lines[0]
+    assert "of 60s, sent 201, ok 197, errors 2, p99 so far 250.111ms" in lines[0]  # HDR, 3 significant digits, lines[0]
