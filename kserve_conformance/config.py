@@ -45,6 +45,10 @@ class Thresholds:
 class SuiteConfig:
     cluster: str = "local"
     report_dir: Path = Path("reports")
+    namespace: str | None = None  # the user's namespace, never created or deleted
+    kserve_namespace: str = "kserve"
+    ingress_endpoint: str | None = None
+    resolvable_domain: bool = False
     services: tuple[str, ...] | None = None  # None: every service in the catalog
     consecutive_successes: int = 3
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -123,6 +127,8 @@ def build(config: pytest.Config) -> SuiteConfig:
         errors.problems.append(f"--local-crd={crd}: no such file")
     suite = SuiteConfig(
         cluster=config.getoption("cluster"), report_dir=Path(config.getoption("report_dir")), services=services,
+        namespace=config.getoption("namespace"), kserve_namespace=config.getoption("kserve_namespace"),
+        ingress_endpoint=config.getoption("ingress_endpoint"), resolvable_domain=config.getoption("resolvable_domain"),
         consecutive_successes=consecutive, timeouts=timeouts, load=load, thresholds=thresholds, storage=storage,
         endpoint=config.getoption("endpoint"), model_name=config.getoption("model_name"),
         protocol=config.getoption("protocol"), grpc_endpoint=config.getoption("grpc_endpoint"),
