@@ -7,6 +7,7 @@ rather than by hand-written field checks, so a new field rule is a data change.
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,9 @@ import pytest
 
 from kserve_conformance.catalog import DATA, load_yaml
 from kserve_conformance.spec import CORE, Check
+
+# The name servers list in GET /v2 "extensions" for the binary tensor data extension (Triton's).
+BINARY_EXTENSION = "binary_tensor_data"
 
 
 @cache
@@ -59,6 +63,31 @@ def schema_problems(doc: Any, name: str) -> list[str]:
     return problems
 
 
+def body_json(status: int, headers: Mapping[str, str], body: bytes) -> tuple[Any, str | None]:
+    """The body as JSON, or ``None`` and what is wrong with it, in words a report can show.
+
+    A server that answers with a traceback in ``text/plain`` must fail a check by name, not
+    crash it with a ``JSONDecodeError``.
+    """
+    if not body:
+        return None, f"{status} with an empty body"
+    try:
+        return json.loads(body), None
+    except ValueError:
+        kind = next((v for k, v in headers.items() if k.lower() == "content-type"), "no content type")
+        last = body.decode(errors="replace").strip().splitlines()[-1][:200]
+        return None, f"{status} with a body that is not JSON ({kind}): ...{last}"
+
+
+def error_body_problem(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
+    """Why an error response is not the spec's ``$inference_error_response``; ``None`` if it is."""
+    doc, problem = body_json(status, headers, body)
+    if problem:
+        return problem
+    problems = schema_problems(doc, "inference_error_response")
+    return f"{status} with {json.dumps(doc)[:300]}, not {{\"error\": \"...\"}}" if problems else None
+
+
 def flatten(data: Any) -> Iterator[Any]:
     """Tensor data may be nested row-major or flat; the protocol allows both."""
     if isinstance(data, list):
@@ -83,12 +112,15 @@ class Deviation:
     server: str
     versions: tuple[str, ...]
     reason: str
+    spec: str
     case: str | None = None
+    issue: str = ""
 
 
 @cache
 def deviations() -> tuple[Deviation, ...]:
-    return tuple(Deviation(d["check"], d["server"], tuple(d["versions"]), d["reason"], d.get("case"))
+    return tuple(Deviation(d["check"], d["server"], tuple(d["versions"]), d["reason"], d["spec"], d.get("case"),
+                           d.get("issue") or "")
                  for d in load_yaml(DATA / "known-deviations.yaml"))
 
 
@@ -107,7 +139,8 @@ def apply_known_deviation(request: pytest.FixtureRequest, check: Check, server: 
         if d.check == check.name and d.server == name and same_version and d.case in (None, case):
             if check.level == CORE:
                 raise ValueError(f"known-deviations.yaml lists core check {check.name}: core checks cannot deviate")
-            request.node.add_marker(pytest.mark.xfail(reason=f"{KNOWN_DEVIATION} {name} {version}: {d.reason}",
+            request.node.add_marker(pytest.mark.xfail(reason=f"{KNOWN_DEVIATION} {name} {version}: {d.reason} "
+                                                             f"(spec: {d.spec!r})",
                                                       strict=True))
             return
 

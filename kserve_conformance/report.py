@@ -64,6 +64,13 @@ class ConformanceReport:
                               "not-applicable" if reason.startswith(NOT_APPLICABLE) else "skipped")
             result.message = reason
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Name each item's check in JUnit (``<property name="check">``), so tools find checks by name."""
+        for item in items:
+            check = check_of(item)
+            if check is not None:
+                item.user_properties.append(("check", check.name))
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         outcome = yield
@@ -85,32 +92,45 @@ class ConformanceReport:
             terminalreporter.write_sep("-", "kserve conformance")
             for level, s in summary.items():
                 terminalreporter.write_line(
-                    f"{level}: {s['result']} (passed {s['passed']}, failed {s['failed']}, "
+                    f"{level}: {s['result']} ({s['checks']} checks: passed {s['passed']}, failed {s['failed']}, "
                     f"skipped {s['skipped']}, not supported {s['notSupported']}, "
                     f"not applicable {s['notApplicable']}, known deviations {s['knownDeviations']}, "
                     f"invalid measurements {s['invalid']})")
             terminalreporter.write_line(f"report: {path}")
 
+    def checks(self) -> list[dict[str, Any]]:
+        """One entry per check (its short name), with its pytest items listed under it.
+
+        A check's outcome is the worst of its items': a check that failed for one service or
+        one input failed. Not supported and not applicable rank below passed, so a check that
+        ran somewhere and passed there counts as passed.
+        """
+        grouped: dict[str, list[Result]] = {}
+        for result in self.results.values():
+            grouped.setdefault(result.name, []).append(result)
+        checks = []
+        for name, items in grouped.items():
+            worst = min(items, key=lambda r: OUTCOME_ORDER.index(r.outcome))
+            checks.append({"name": name, "level": worst.level, "features": list(worst.features),
+                           "outcome": worst.outcome, "message": worst.message,
+                           "items": [{"test": r.test, "outcome": r.outcome, "message": r.message} for r in items]})
+        return checks
+
     def document(self) -> dict[str, Any]:
+        checks = self.checks()
         profiles: dict[str, Any] = {}
         for level in ("core", "extended"):
-            results = [r for r in self.results.values() if r.level == level]
+            results = [c for c in checks if c["level"] == level]
             if not results:
                 continue
-            counts = Counter(r.outcome for r in results)
-            result = ("failure" if counts["failed"] and not counts["passed"] else
-                      "partial" if counts["failed"] or counts["skipped"] or counts["known-deviation"]
-                      or counts["invalid"] else "success")
+            counts = Counter(c["outcome"] for c in results)
             profiles[level] = {
-                "result": result, "passed": counts["passed"], "failed": counts["failed"],
-                "skipped": counts["skipped"], "notSupported": counts["not-supported"],
+                "result": profile_result(counts), "checks": len(results), "passed": counts["passed"],
+                "failed": counts["failed"], "skipped": counts["skipped"], "notSupported": counts["not-supported"],
                 "notApplicable": counts["not-applicable"], "knownDeviations": counts["known-deviation"],
                 "invalid": counts["invalid"],
-                "failedTests": sorted({r.name for r in results if r.outcome == "failed"}),
-                "skippedTests": sorted({r.name for r in results if r.outcome == "skipped"}),
-                "unsupportedTests": sorted({r.name for r in results if r.outcome == "not-supported"}),
-                "knownDeviationTests": sorted({r.name for r in results if r.outcome == "known-deviation"}),
-                "invalidTests": sorted({r.name for r in results if r.outcome == "invalid"}),
+                **{key: sorted(c["name"] for c in results if c["outcome"] == outcome)
+                   for key, outcome in NAME_LISTS.items()},
             }
         implementation = {f: self.config.getoption(f"implementation_{f}") for f in IMPLEMENTATION_FIELDS}
         return {
@@ -121,10 +141,31 @@ class ConformanceReport:
             "implementation": implementation,
             "cluster": self.config.stash.get(FACTS_KEY, {}),
             "profiles": profiles,
-            "checks": [r.__dict__ | {"features": list(r.features)} for r in self.results.values()],
+            "checks": checks,
             "reproduce": " ".join(["pytest", *sys.argv[1:]]),
             **certification.report_fields(self.config),
         }
+
+
+# Worst first: the outcome a check gets from its items.
+OUTCOME_ORDER = ("failed", "invalid", "skipped", "known-deviation", "passed", "not-supported", "not-applicable")
+NAME_LISTS = {"failedTests": "failed", "invalidTests": "invalid", "skippedTests": "skipped",
+              "knownDeviationTests": "known-deviation", "unsupportedTests": "not-supported",
+              "notApplicableTests": "not-applicable"}
+
+
+def profile_result(counts: Counter[str]) -> str:
+    """Gateway API's rule: any failed check fails the profile; anything short of a pass is partial.
+
+    An invalid measurement is the suite's failure to measure, not the target's: no verdict on the
+    target, so partial, never success. Not applicable (a check about something the run does not
+    have at all, e.g. the control plane under ``--endpoint``) does not make a profile partial.
+    """
+    if counts["failed"]:
+        return "failure"
+    if counts["skipped"] or counts["not-supported"] or counts["known-deviation"] or counts["invalid"]:
+        return "partial"
+    return "success"
 
 
 def _first_line(text: str) -> str:

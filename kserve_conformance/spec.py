@@ -1,9 +1,23 @@
 """What a conformance check declares about itself, as Gateway API's conformance tests do.
 
-Each check carries a short name, a description, a level (``core``: what every KServe-compatible
-deployment must do; ``extended``: what real implementations legitimately differ on) and the
-features it needs. The report and Allure labels are generated from this, and a check whose
-feature the target does not have is reported *not supported*, never failed.
+Each check carries a short name, a description, a level and the features it needs. The report
+and Allure labels are generated from this, and a check whose feature the target does not have
+is reported *not supported*, never failed.
+
+One rule decides every level:
+
+* **core** is what the Open Inference Protocol (or KServe's API, for the control plane)
+  requires *and* every runtime KServe ships for the served model does: kserve-sklearnserver
+  (KServe's own ModelServer, 0.21) and kserve-mlserver (MLServer 1.7). A core failure means the
+  deployment is not KServe-compatible, so core can never be excused by a known deviation.
+* **extended** is the rest of what the spec requires or recommends, and what it leaves to the
+  implementation (a feature such as an extension or model versions). A server that lacks a
+  feature is *not supported*; a server release known to break a requirement upstream is a
+  *known deviation* (``conformance/data/known-deviations.yaml``: the check, the spec sentence,
+  the upstream issue where one exists), counted as such and never silently passed.
+
+Each check's description quotes the sentence it rests on. A rule comes from the spec's text, not
+from what the servers the suite was tried on happen to do: other OIP servers exist.
 """
 
 from __future__ import annotations

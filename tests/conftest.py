@@ -18,3 +18,11 @@ def reference() -> Path:
     if not REFERENCE.is_dir():
         pytest.fail(f"reference data not found at {REFERENCE}: the self-tests expect ../shared beside the repo")
     return REFERENCE
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The self-tests run in two passes (README): most of them spread over processes with
+    # pytest-xdist (`-n 2 --dist loadfile`: a file's tests share one process, so module fixtures
+    # such as a suite run per fault are made once), then the `serial` ones alone, because they
+    # measure latency and would be starved of CPU by their neighbours on a 2-core machine.
+    config.addinivalue_line("markers", "serial: times requests or CPU; run alone (pytest tests -m serial)")

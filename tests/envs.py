@@ -25,6 +25,13 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
     # MLServer's image pins its dependencies; from PyPI today uvloop 0.22+ makes its inference-pool
     # workers die at start ("There is no current event loop"), so pin the uvloop its image uses.
     "mlserver": ("mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop<0.22"),
+    # KServe's own e2e tests (test/e2e): the SDK they import, and their conftest's and common/'s
+    # imports. kubernetes 37 rejects the SDK's objects (pydantic dict_type error); upstream's lock
+    # pins 32.0.1. The tests use @pytest.mark.asyncio(scope=...) and override event_loop, which
+    # pytest-asyncio 1.0 removed; 0.23 needs pytest < 9. pytest-timeout bounds their 600 s waits.
+    "kserve-e2e": ("kserve==0.21.0", "kubernetes==32.0.1", "pytest==8.3.5", "pytest-asyncio==0.23.8",
+                   "pytest-timeout==2.4.0", "httpx-retries==0.4.6", "portforward==0.7.6", "orjson==3.13.0",
+                   "requests==2.32.5"),
 }
 
 

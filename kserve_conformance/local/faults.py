@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -48,6 +49,18 @@ GATEWAY = {
     "shape-mismatch": "V2 output tensors claim a shape their data does not have",
     "missing-error-body": "error responses have an empty body instead of {\"error\": ...}",
     "ready-lies": "V2 model ready answers 200 even for a model that does not exist",
+    "not-live": "V2 server live answers 503",
+    "not-ready": "V2 server ready answers 503",
+    "health-body-false": "V2 health endpoints answer 200 with a body that says false",
+    "metadata-no-extensions": "V2 server metadata lacks the required \"extensions\"",
+    "metadata-wrong-name": "V2 model metadata names another model",
+    "batch-not-first": "V2 output tensors put a dimension of 1 before the batch",
+    "error-as-200": "V2 inference errors are answered 200, with the error body",
+    "error-body-text": "V2 inference errors carry a text/plain traceback instead of {\"error\": ...}",
+    "bad-input-500": "V2 inference errors for bad input are answered 500",
+    "lists-version": "V2 model metadata lists version v1, whose versioned infer path answers 404",
+    "binary-advertised-broken": "GET /v2 lists binary_tensor_data, but binary requests answer 500",
+    "form-body-415": "V1 predict refuses a JSON body sent with curl's form content type (415)",
 }
 ALL = {**RECONCILER, **API_SERVER, **MODEL_SERVER, **GATEWAY}
 
@@ -86,28 +99,83 @@ class GatewayFaults:
             every, _, ms = self.faults["delay-every"].partition(":")
             if self._count % int(every) == 0:
                 await asyncio.sleep(float(ms) / 1000)
-        if "ready-lies" in self.faults and request.method == "GET" and request.path.startswith("/v2/models/") \
-                and request.path.endswith("/ready"):
+        path, get = request.path, request.method == "GET"
+        if "ready-lies" in self.faults and get and path.startswith("/v2/models/") and path.endswith("/ready"):
             return web.Response(status=200)
+        if "not-live" in self.faults and get and path.endswith("/v2/health/live"):
+            return web.Response(status=503)
+        if "not-ready" in self.faults and get and path.endswith("/v2/health/ready"):
+            return web.Response(status=503)
+        if "lists-version" in self.faults and "/versions/" in path:
+            return web.json_response({"error": "model version not found"}, status=404)
+        if "binary-advertised-broken" in self.faults and "Inference-Header-Content-Length" in request.headers:
+            return web.json_response({"error": "binary tensor data: internal error"}, status=500)
+        if "form-body-415" in self.faults and path.endswith(":predict") \
+                and not request.headers.get("Content-Type", "").startswith("application/json"):
+            return web.json_response({"error": "unsupported media type"}, status=415)
         return None
 
-    def after(self, request: web.Request, path: str, status: int, body: bytes) -> tuple[int, bytes]:
-        if status >= 400 and "missing-error-body" in self.faults:
-            return status, b""
-        if status != 200 or not path.endswith("/infer"):
-            return status, body
-        rewrites = {"no-id-echo", "wrong-model-name", "shape-mismatch"} & self.faults.keys()
-        if not rewrites:
-            return status, body
-        doc = json.loads(body)
-        if "no-id-echo" in rewrites:
-            doc.pop("id", None)
-        if "wrong-model-name" in rewrites:
-            doc["model_name"] = f"{doc.get('model_name', '')}-other"
-        if "shape-mismatch" in rewrites:
+    def after(self, request: web.Request, path: str, status: int, body: bytes,
+              headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        """Rewrite the upstream answer; returns status, body and headers as the client sees them."""
+        faults = self.faults.keys()
+        if status >= 400 and "missing-error-body" in faults:
+            return status, b"", headers
+        if path.endswith("/infer") and status >= 400:
+            if "error-body-text" in faults:
+                text = b"Traceback (most recent call last):\n  ...\nValueError: injected\n"
+                return status, text, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+            if "error-as-200" in faults:
+                return 200, body, headers
+            if "bad-input-500" in faults and status < 500:
+                return 500, body, headers
+        if status != 200:
+            return status, body, headers
+        doc_faults = {"no-id-echo", "wrong-model-name", "shape-mismatch", "batch-not-first", "health-body-false",
+                      "metadata-no-extensions", "metadata-wrong-name", "lists-version",
+                      "binary-advertised-broken"} & faults
+        if not doc_faults:
+            return status, body, headers
+        doc = json.loads(body) if body else {}
+        rewrite = _rewrites(path, doc_faults)
+        if rewrite is None:
+            return status, body, headers
+        rewrite(doc)
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        return status, json.dumps(doc).encode(), headers
+
+
+def _rewrites(path: str, faults: set[str]) -> Callable[[dict[str, Any]], None] | None:
+    """The response-body rewrite for this path under these faults, if any applies."""
+    if path.endswith("/infer"):
+        def infer(doc: dict[str, Any]) -> None:
+            if "no-id-echo" in faults:
+                doc.pop("id", None)
+            if "wrong-model-name" in faults:
+                doc["model_name"] = f"{doc.get('model_name', '')}-other"
             for output in doc.get("outputs", []):
-                output["shape"] = [*output.get("shape", []), 3]
-        return status, json.dumps(doc).encode()
+                if "shape-mismatch" in faults:
+                    output["shape"] = [*output.get("shape", []), 3]
+                if "batch-not-first" in faults:
+                    output["shape"] = [1, *output.get("shape", [])]
+        return infer
+    if path.startswith("/v2/health/") and "health-body-false" in faults:
+        return lambda doc: doc.update({path.rsplit("/", 1)[-1]: False})
+    if path.rstrip("/") == "/v2":
+        def server(doc: dict[str, Any]) -> None:
+            if "metadata-no-extensions" in faults:
+                doc.pop("extensions", None)
+            if "binary-advertised-broken" in faults:
+                doc["extensions"] = [*(doc.get("extensions") or []), "binary_tensor_data"]
+        return server
+    if path.startswith("/v2/models/") and path.count("/") == 3:
+        def model(doc: dict[str, Any]) -> None:
+            if "metadata-wrong-name" in faults:
+                doc["name"] = "other"
+            if "lists-version" in faults:
+                doc["versions"] = ["v1"]
+        return model
+    return None
 
 
 def prune_spec(obj: Obj) -> None:

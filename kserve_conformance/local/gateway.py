@@ -4,7 +4,8 @@ It plays Istio's ingress gateway for the local target: an unknown host gets an e
 Envoy, a known one is proxied with keep-alive connections so the gateway adds as little latency
 as possible (``bench/gateway_overhead.py`` measures it). Faults that a real broken ingress would
 show (404 for a routed host, sporadic 502s, a slow tail, rewritten V2 bodies) are injected here,
-for the suite's negative-control self-tests.
+for the suite's negative-control self-tests. gRPC (h2c) shares the port, routed by
+``:authority`` (``kserve_conformance.local.h2c``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 class Route:
     port: int
     path_prefix: str = ""
+    grpc_port: int | None = None
 
 
 class Gateway:
@@ -48,6 +50,11 @@ class Gateway:
     async def _close(self, _: web.Application) -> None:
         if self._session is not None:
             await self._session.close()
+
+    def grpc_port(self, host: str) -> int | None:
+        """Where gRPC (h2c) for this authority goes: the predictor's gRPC port."""
+        routes = self._routes().get(host, [])
+        return routes[0].grpc_port if routes else None
 
     def match(self, host: str, path: str) -> tuple[Route, str] | None:
         """The route for a request, and the upstream path (prefix stripped for path routing)."""
@@ -76,7 +83,8 @@ class Gateway:
                                              data=body) as upstream:
                 payload = await upstream.read()
                 out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-                status, payload = self._faults.after(request, path, upstream.status, payload)
+                status, payload, out_headers = self._faults.after(request, path, upstream.status, payload,
+                                                                  out_headers)
                 return web.Response(status=status, body=payload, headers=out_headers)
         except aiohttp.ClientError:
             return web.Response(status=503, text="upstream connect error or disconnect/reset before headers",

@@ -12,7 +12,6 @@ the model-server faults the negative-control self-tests inject.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,44 +38,9 @@ def find_model_file(model_dir: Path) -> Path:
 
 def build_model(name: str, model_dir: Path, faults: frozenset[str]) -> Any:
     """A ``kserve.Model`` for the estimator in ``model_dir``; imported lazily (kserve is slow to import)."""
-    import joblib
-    import kserve
-    from kserve.errors import InvalidInput
-    from kserve.utils.utils import get_predict_input, get_predict_response
+    from kserve_conformance.local.sklearn_model import SKLearnModel
 
-    class SKLearnModel(kserve.Model):  # type: ignore[misc]
-        def load(self) -> bool:
-            path = find_model_file(model_dir)
-            try:
-                self._model = joblib.load(path)
-            except Exception as err:
-                raise ModelLoadError(f"cannot load {path}: {err}") from err
-            self.ready = True  # a model that failed to load never serves: ModelServer would refuse it
-            return self.ready
-
-        async def healthy(self) -> bool:
-            # What readiness endpoints ask; predict skips it, like a service that 404s right after Ready.
-            return "model-not-ready" not in faults
-
-        async def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
-            # kserve 0.21 hands a body without a JSON content type (what `curl -d` sends) to the
-            # model as raw bytes; the tutorial-era server parsed it as JSON, and so do we.
-            if isinstance(payload, bytes | bytearray):
-                try:
-                    return json.loads(payload)
-                except ValueError as err:
-                    raise InvalidInput(f"Unrecognized request format: {err}") from err
-            return payload
-
-        def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
-            if "server-error" in faults:
-                raise RuntimeError("fault injected: server-error")
-            result = self._model.predict(get_predict_input(payload))
-            if "wrong-prediction" in faults:
-                result = (result + 1) % 3
-            return get_predict_response(payload, result, self.name)
-
-    return SKLearnModel(name)
+    return SKLearnModel(name, model_dir, faults)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

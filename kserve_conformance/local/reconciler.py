@@ -5,6 +5,14 @@ The status it writes follows KServe's controller: the ``PredictorReady``, ``Ingr
 ``status.address.url`` follow the deployment mode and the configured templates, and
 ``observedGeneration`` tracks the spec it acted on. A pod object, events and the model server's
 log (served as the pod's log) give diagnostics the same shape as on a real cluster.
+
+A spec change is a rollout, as on KServe: the running predictor keeps serving while the new one
+starts (Knative: a new revision, ``latestCreatedRevision`` ahead of ``latestReadyRevision`` and
+traffic still on the old one; Standard: a rolling update), and traffic moves only once the new
+one answers. A model server that dies is restarted with a back-off, as a kubelet restarts a
+container (its pod shows the restart count; Ready goes False, then True; events say so). A
+reconcile that raises is logged, shown as an event, and retried with back-off: the loop never
+wedges on one object.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from typing import Any
 
 import aiohttp
 
+from kserve_conformance.local import runtimes
 from kserve_conformance.local.resources import INFERENCESERVICES, RESOURCES
+from kserve_conformance.local.runtimes import IMAGE, NoRuntime
 from kserve_conformance.local.storage import StorageError, StorageMap
 from kserve_conformance.local.store import Obj, Store, now
 from kserve_conformance.timeouts import DEFAULT
@@ -32,10 +42,12 @@ log = logging.getLogger(__name__)
 PODS = next(r for r in RESOURCES if r.plural == "pods")
 EVENTS = next(r for r in RESOURCES if r.plural == "events")
 FINALIZER = "inferenceservice.finalizers"
-SUPPORTED_FORMATS = {"sklearn"}
 KNATIVE_CONDITIONS = ("RoutesReady", "LatestDeploymentReady", "PredictorRouteReady", "PredictorConfigurationReady")
 MODEL_SERVER_STARTUP_S = DEFAULT.model_server_startup_s
-IMAGE = "kserve-conformance/local-modelserver"  # not an image: a process; named for diagnostics
+# A kubelet's CrashLoopBackOff starts at 10 s and doubles to 5 min; the local target starts at 1 s
+# so that a self-test sees a restart in seconds, and caps at 30 s.
+RESTART_BACKOFF_S, RESTART_BACKOFF_MAX_S = 1.0, 30.0
+RECONCILE_BACKOFF_S, RECONCILE_BACKOFF_MAX_S = 0.5, 60.0
 # Faults the model server itself implements (see kserve_conformance.local.modelserver).
 MODEL_SERVER_FAULTS = {"wrong-prediction", "model-not-ready", "server-error"}
 
@@ -57,28 +69,58 @@ class Predictor:
     grpc_port: int
     process: asyncio.subprocess.Process
     log_path: Path
+    model_name: str = ""
+    h2c: bool = False  # the spec declares an h2c port: gRPC is routed through the ingress, as on Knative
     hosts: tuple[str, ...] = ()
     path_prefix: str = ""
+    restarts: int = 0
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def revision(self) -> str:
+        return f"{self.name}-predictor-{self.generation:05d}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.namespace, self.name
 
 
 class Reconciler:
-    """Watches InferenceServices in the store and keeps one model server per service."""
+    """Watches InferenceServices in the store and keeps one serving model server per service."""
 
     def __init__(self, store: Store, config: IngressConfig, storage: StorageMap, state_dir: Path,
                  faults: dict[str, str], on_routes: Callable[[], None]) -> None:
         self.store, self.config, self.storage = store, config, storage
         self.state_dir, self.faults, self.on_routes = state_dir, faults, on_routes
-        self.predictors: dict[tuple[str, str], Predictor] = {}
+        self.predictors: dict[tuple[str, str], Predictor] = {}  # serving: the gateway routes to these
+        self.starting: dict[tuple[str, str], Predictor] = {}  # the next revision, until it answers
         self.attempted: dict[tuple[str, str], int] = {}
+        self._failures: dict[tuple[str, str], int] = {}
         self._event_count = 0
 
     async def run(self) -> None:
         async for event in self.store.watch(INFERENCESERVICES, since=None):
-            try:
-                await self.reconcile(event.object)
-            except Exception:  # a reconcile bug must not stop the control loop, as in a controller
-                log.exception("reconcile failed for %s", event.object.get("metadata", {}).get("name"))
+            await self._reconcile_safely(event.object)
+
+    async def _reconcile_safely(self, isvc: Obj) -> None:
+        """A reconcile that raises is an event and a retry with back-off, never a dead loop."""
+        meta = isvc.get("metadata", {})
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        try:
+            await self.reconcile(isvc)
+            self._failures.pop(key, None)
+        except Exception as err:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            delay = min(RECONCILE_BACKOFF_S * 2 ** (failures - 1), RECONCILE_BACKOFF_MAX_S)
+            log.exception("reconcile failed for %s/%s; retrying in %.1fs", *key, delay)
+            self.attempted.pop(key, None)
+            await self._event(isvc, "Warning", "InternalError", f"reconcile failed: {err}; retrying in {delay:g}s")
+            asyncio.get_running_loop().call_later(delay, self._retry, key)
+
+    def _retry(self, key: tuple[str, str]) -> None:
+        current = self.store.find(INFERENCESERVICES, *key)
+        if current is not None:
+            asyncio.get_running_loop().create_task(self._reconcile_safely(current))
 
     async def reconcile(self, isvc: Obj) -> None:
         meta = isvc["metadata"]
@@ -98,52 +140,65 @@ class Reconciler:
         if self.attempted.get((namespace, name)) == generation:
             return  # our own status writes come back as events: act once per spec generation
         self.attempted[(namespace, name)] = generation
-        running = self.predictors.get((namespace, name))
-        if running is not None:
-            await self._stop(running)
+        superseded = self.starting.pop((namespace, name), None)
+        if superseded is not None:
+            await self._retire(current, superseded)
         await self._start(current)
 
     # --- lifecycle ---------------------------------------------------------------------------
-    async def _start(self, isvc: Obj) -> None:
+    async def _start(self, isvc: Obj, restarts: int = 0) -> None:
         meta = isvc["metadata"]
         name, namespace, generation = meta["name"], meta["namespace"], meta["generation"]
-        await self._set_status(isvc, predictor=("Unknown", "Reconciling", "model server is starting"),
-                               ingress=("Unknown", "Reconciling", "waiting for the predictor"))
-        predictor_spec = isvc["spec"].get("predictor", {})
-        model = predictor_spec.get("model") or {}
-        fmt = (model.get("modelFormat") or {}).get("name")
-        if fmt is None and "sklearn" in predictor_spec:  # the deprecated per-framework field
-            model, fmt = predictor_spec["sklearn"], "sklearn"
-        if fmt not in SUPPORTED_FORMATS:
-            await self._fail(isvc, "NoSupportingRuntime",
-                             f"No runtime found to support predictor with model type: {fmt}")
-            return
+        serving = self.predictors.get((namespace, name))
+        model, _ = runtimes.model_spec(isvc)
         try:
+            selected = runtimes.select(self.store, isvc)
             model_dir = self.storage.resolve(model.get("storageUri", ""))
+        except NoRuntime as err:
+            await self._fail(isvc, err.reason, err.message)
+            return
         except StorageError as err:
             await self._fail(isvc, "ModelLoadFailed", f"storage initializer: {err}")
             return
+        options = runtimes.server_options(selected.args)
+        if options.get("workers", "1") != "1":
+            # KServe's multiprocess REST server respawns its spawned workers in a loop here, so the
+            # argument is refused in the open rather than served with one worker in silence.
+            await self._fail(isvc, "UnsupportedArgument", f"--workers={options['workers']}: the local target runs "
+                                                          "one model-server worker per predictor")
+            return
+        model_name = options.get("model_name") or name
         protocol = model.get("protocolVersion", "v1")
+        if restarts == 0:
+            await self._set_status(isvc, predictor=("Unknown", "Reconciling", "model server is starting"),
+                                   ingress=("True", "", "") if serving else
+                                   ("Unknown", "Reconciling", "waiting for the predictor"),
+                                   components=self._components(isvc, serving, latest_created=generation))
         log_path = self.state_dir / "logs" / f"{namespace}.{name}.{generation}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         http_port, grpc_port = free_port(), free_port()
-        args = [sys.executable, "-m", "kserve_conformance.local.modelserver", "--model-name", name,
+        args = [sys.executable, "-m", "kserve_conformance.local.modelserver", "--model-name", model_name,
                 "--model-dir", str(model_dir), "--http-port", str(http_port), "--grpc-port", str(grpc_port)]
         for fault in sorted(self.faults.keys() & MODEL_SERVER_FAULTS):
             args += ["--fault", fault]
-        with log_path.open("wb") as out:
+        with log_path.open("ab") as out:
             process = await asyncio.create_subprocess_exec(*args, stdout=out, stderr=out)
-        predictor = Predictor(name, namespace, generation, http_port, grpc_port, process, log_path)
-        self.predictors[(namespace, name)] = predictor
-        await self._write_pod(isvc, predictor, phase="Pending", ready=False)
+        h2c = any(port.get("name") == "h2c" for port in model.get("ports") or [])
+        predictor = Predictor(name, namespace, generation, http_port, grpc_port, process, log_path,
+                              model_name=model_name, h2c=h2c, restarts=restarts)
+        self.starting[(namespace, name)] = predictor
+        await self._write_pod(isvc, predictor, phase="Pending", ready=False, args=selected.args)
+        verb = "restarted" if restarts else "started"
         await self._event(isvc, "Normal", "ModelServerStarted",
-                          f"started model server for {name} ({protocol}) on port {http_port}")
-        predictor.task = asyncio.get_running_loop().create_task(self._await_ready(isvc, predictor, protocol))
+                          f"{verb} model server for {name} ({protocol}, runtime {selected.name}, revision "
+                          f"{predictor.revision}) on port {http_port}")
+        predictor.task = asyncio.get_running_loop().create_task(self._run(isvc, predictor, protocol))
 
-    async def _await_ready(self, isvc: Obj, predictor: Predictor, protocol: str) -> None:
+    async def _run(self, isvc: Obj, predictor: Predictor, protocol: str) -> None:
+        """Wait until the model server answers, move traffic to it, then watch it until it exits."""
         base = f"http://127.0.0.1:{predictor.http_port}"
-        probe = (f"{base}/v2/models/{predictor.name}/ready" if protocol == "v2"
-                 else f"{base}/v1/models/{predictor.name}")
+        probe = (f"{base}/v2/models/{predictor.model_name}/ready" if protocol == "v2"
+                 else f"{base}/v1/models/{predictor.model_name}")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MODEL_SERVER_STARTUP_S
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
@@ -163,12 +218,15 @@ class Reconciler:
                 await self._fail(isvc, "ProgressDeadlineExceeded",
                                  f"model server did not answer within {MODEL_SERVER_STARTUP_S:.0f}s")
                 return
+        if self.starting.get(predictor.key) is not predictor:
+            return  # superseded by a newer spec while starting
         await self._became_ready(isvc, predictor)
         await predictor.process.wait()
-        if (predictor.namespace, predictor.name) in self.predictors:
+        if self.predictors.get(predictor.key) is predictor:
             await self._crashed(isvc, predictor)
 
     async def _became_ready(self, isvc: Obj, predictor: Predictor) -> None:
+        """Traffic moves to the new revision; the previous one is retired only after that."""
         meta = isvc["metadata"]
         name, namespace = meta["name"], meta["namespace"]
         mode = service_mode(meta.get("annotations"), self.config)
@@ -179,28 +237,43 @@ class Reconciler:
             url = expected_urls(name, namespace, other, self.config).url
         predictor.hosts = (host, self._predictor_host(name, namespace, mode))
         predictor.path_prefix = urls.path_prefix
+        self.starting.pop(predictor.key, None)
+        previous = self.predictors.get(predictor.key)
+        self.predictors[predictor.key] = predictor
         self.on_routes()
         await self._write_pod(isvc, predictor, phase="Running", ready=True)
+        if previous is not None and previous is not predictor:
+            await self._retire(isvc, previous)
         ingress: tuple[str, str, str] = ("True", "", "")
         if "never-ready" in self.faults:
             ingress = ("False", "IngressNotConfigured", "fault injected: ingress never becomes ready")
-        revision = f"{name}-predictor-{predictor.generation:05d}"
-        components: dict[str, Any] = {"predictor": {"url": f"{urls.url.split('://')[0]}://{predictor.hosts[1]}",
-                                                    "latestCreatedRevision": revision,
-                                                    "latestReadyRevision": revision}}
-        if mode == KNATIVE:
-            traffic = [{"revisionName": revision, "percent": 100, "latestRevision": True}]
-            if "split-traffic" in self.faults:
-                traffic = [{**traffic[0], "percent": 90},
-                           {"revisionName": f"{name}-predictor-00000", "percent": 10, "latestRevision": False}]
-            components["predictor"]["traffic"] = traffic
         address = urls.address_url
         if "wrong-address" in self.faults:
             address = address.replace(f".{namespace}.", ".default.")
-        await self._set_status(isvc, predictor=("True", "", ""), ingress=ingress, url=url,
-                               address=address, components=components, loaded=True)
+        await self._set_status(isvc, predictor=("True", "", ""), ingress=ingress, url=url, address=address,
+                               components=self._components(isvc, predictor), loaded=True)
         if ingress[0] == "True":
             await self._event(isvc, "Normal", "InferenceServiceReady", f"InferenceService [{name}] is Ready")
+
+    def _components(self, isvc: Obj, serving: Predictor | None,
+                    latest_created: int | None = None) -> dict[str, Any] | None:
+        """``status.components.predictor`` as KServe writes it from the Knative Service (or Deployment)."""
+        if serving is None:
+            return None
+        meta = isvc["metadata"]
+        mode = service_mode(meta.get("annotations"), self.config)
+        scheme = "https" if self.config.url_scheme == "https" else "http"
+        created = f"{meta['name']}-predictor-{latest_created:05d}" if latest_created else serving.revision
+        predictor: dict[str, Any] = {"url": f"{scheme}://{self._predictor_host(meta['name'], meta['namespace'], mode)}",
+                                     "latestCreatedRevision": created, "latestReadyRevision": serving.revision}
+        if mode == KNATIVE:
+            latest = created == serving.revision
+            traffic = [{"revisionName": serving.revision, "percent": 100, "latestRevision": latest}]
+            if "split-traffic" in self.faults:
+                traffic = [{**traffic[0], "percent": 90},
+                           {"revisionName": f"{meta['name']}-predictor-00000", "percent": 10, "latestRevision": False}]
+            predictor["traffic"] = traffic
+        return {"predictor": predictor}
 
     def _predictor_host(self, name: str, namespace: str, mode: str) -> str:
         if mode == KNATIVE:
@@ -208,16 +281,43 @@ class Reconciler:
         return f"{name}-predictor-{namespace}.{self.config.ingress_domain}"
 
     async def _crashed(self, isvc: Obj, predictor: Predictor) -> None:
+        """The container exited: its pod says so, traffic stops, and a kubelet-style restart follows."""
         tail = predictor.log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-        self.predictors.pop((predictor.namespace, predictor.name), None)
-        self.on_routes()
-        await self._write_pod(isvc, predictor, phase="Failed", ready=False)
-        await self._fail(isvc, "ModelLoadFailed",
-                         f"model server exited with code {predictor.process.returncode}: {tail[0]}")
+        was_serving = self.predictors.get(predictor.key) is predictor
+        if was_serving:
+            self.predictors.pop(predictor.key)
+            self.on_routes()
+        elif self.starting.get(predictor.key) is predictor:
+            self.starting.pop(predictor.key)
+        else:
+            return  # retired on purpose
+        code = predictor.process.returncode
+        await self._write_pod(isvc, predictor, phase="Running", ready=False, exit_code=code)
+        reason = "ModelServerCrashed" if was_serving else "ModelLoadFailed"
+        await self._fail(isvc, reason, f"model server exited with code {code}: {tail[0]}")
+        delay = min(RESTART_BACKOFF_S * 2 ** predictor.restarts, RESTART_BACKOFF_MAX_S)
+        await self._event(isvc, "Warning", "BackOff", f"Back-off {delay:g}s restarting failed container "
+                                                      f"kserve-container in pod {predictor.revision}")
+        await asyncio.sleep(delay)
+        latest = self.store.find(INFERENCESERVICES, predictor.namespace, predictor.name)
+        if latest is None or latest["metadata"].get("deletionTimestamp") \
+                or latest["metadata"]["generation"] != predictor.generation or predictor.key in self.starting:
+            return  # deleted or superseded while backing off
+        await self._start(latest, restarts=predictor.restarts + 1)
+
+    async def _retire(self, isvc: Obj, predictor: Predictor) -> None:
+        """An old revision scaled to zero (Knative) or the old ReplicaSet scaled down (Standard)."""
+        await self._stop(predictor)
+        with contextlib.suppress(Exception):
+            await self.store.delete(PODS, predictor.namespace, predictor.revision)
+        await self._event(isvc, "Normal", "RevisionRetired", f"revision {predictor.revision} scaled to zero")
 
     async def _fail(self, isvc: Obj, reason: str, message: str) -> None:
+        """The new spec cannot be served; a previous revision that still serves keeps its route."""
+        serving = (isvc["metadata"]["namespace"], isvc["metadata"]["name"]) in self.predictors
         await self._set_status(isvc, predictor=("False", reason, message),
-                               ingress=("False", "PredictorNotReady", "the predictor is not ready"),
+                               ingress=("True", "", "") if serving else
+                               ("False", "PredictorNotReady", "the predictor is not ready"),
                                loaded=False, failure=(reason, message))
         await self._event(isvc, "Warning", "InternalError", message)
 
@@ -228,6 +328,9 @@ class Reconciler:
         if predictor is not None:
             await self._stop(predictor)
             self.on_routes()
+        starting = self.starting.pop((meta["namespace"], meta["name"]), None)
+        if starting is not None:
+            await self._stop(starting)
         for pod in self.store.list(PODS, meta["namespace"], _owned_by(meta["name"])):
             with contextlib.suppress(Exception):
                 await self.store.delete(PODS, meta["namespace"], pod["metadata"]["name"])
@@ -242,7 +345,8 @@ class Reconciler:
         await stop_process(predictor.process)
 
     async def shutdown(self) -> None:
-        predictors, self.predictors = list(self.predictors.values()), {}
+        predictors = [*self.predictors.values(), *self.starting.values()]
+        self.predictors, self.starting = {}, {}
         await asyncio.gather(*(self._stop(p) for p in predictors))
 
     # --- status and diagnostics objects -------------------------------------------------------
@@ -294,27 +398,33 @@ class Reconciler:
         latest["status"] = status
         await self.store.replace(INFERENCESERVICES, meta["namespace"], meta["name"], latest, "status")
 
-    async def _write_pod(self, isvc: Obj, predictor: Predictor, phase: str, ready: bool) -> None:
-        pod_name = f"{predictor.name}-predictor-{predictor.generation:05d}"
+    async def _write_pod(self, isvc: Obj, predictor: Predictor, phase: str, ready: bool,
+                         args: tuple[str, ...] = (), exit_code: int | None = None) -> None:
+        pod_name = predictor.revision
         existing = self.store.find(PODS, predictor.namespace, pod_name)
         pod = existing or {"metadata": {
             "name": pod_name, "namespace": predictor.namespace,
-            "labels": {"serving.kserve.io/inferenceservice": predictor.name, "component": "predictor"},
+            "labels": {"serving.kserve.io/inferenceservice": predictor.name, "component": "predictor",
+                       "serving.knative.dev/revision": predictor.revision},
             "ownerReferences": [{"apiVersion": INFERENCESERVICES.api_version, "kind": "InferenceService",
                                  "name": predictor.name, "uid": isvc["metadata"]["uid"]}]},
-            "spec": {"containers": [{"name": "kserve-container", "image": IMAGE,
-                                     "args": [f"--model_name={predictor.name}"],
+            "spec": {"containers": [{"name": "kserve-container", "image": IMAGE, "args": list(args),
                                      "ports": [{"name": "http", "containerPort": predictor.http_port},
                                                {"name": "grpc", "containerPort": predictor.grpc_port}]}]}}
         if existing is None:
             pod = await self.store.create(PODS, predictor.namespace, pod)
-        state: dict[str, Any] = ({"running": {"startedAt": now()}} if phase == "Running" else
-                                 {"terminated": {"exitCode": predictor.process.returncode or 0,
-                                                 "reason": "Error"}} if phase == "Failed" else
+        else:  # a restart: the kubelet keeps the pod, the new container listens on new ports here
+            pod["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": predictor.http_port},
+                                                     {"name": "grpc", "containerPort": predictor.grpc_port}]
+            pod = await self.store.replace(PODS, predictor.namespace, pod_name, pod)
+        state: dict[str, Any] = ({"terminated": {"exitCode": exit_code, "reason": "Error", "finishedAt": now()}}
+                                 if exit_code is not None else
+                                 {"running": {"startedAt": now()}} if phase == "Running" else
                                  {"waiting": {"reason": "ContainerCreating"}})
+        restarts = predictor.restarts + (1 if exit_code is not None else 0)
         pod["status"] = {"phase": phase, "podIP": "127.0.0.1", "containerStatuses": [
-            {"name": "kserve-container", "image": IMAGE, "imageID": IMAGE, "ready": ready, "restartCount": 0,
-             "started": phase == "Running", "state": state}]}
+            {"name": "kserve-container", "image": IMAGE, "imageID": IMAGE, "ready": ready, "restartCount": restarts,
+             "started": phase == "Running" and exit_code is None, "state": state}]}
         await self.store.replace(PODS, predictor.namespace, pod_name, pod, "status")
 
     async def _event(self, isvc: Obj, kind: str, reason: str, message: str) -> None:

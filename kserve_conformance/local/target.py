@@ -29,7 +29,7 @@ from aiohttp import web
 from kserve_conformance.local import faults as fault_catalog
 from kserve_conformance.local.apiserver import ApiServer
 from kserve_conformance.local.gateway import Gateway, Route
-from kserve_conformance.local.iris import build_iris_model
+from kserve_conformance.local.h2c import Sniffer
 from kserve_conformance.local.reconciler import Reconciler
 from kserve_conformance.local.resources import (
     BY_KIND,
@@ -39,15 +39,14 @@ from kserve_conformance.local.resources import (
     isvc_validator,
     load_schema,
 )
+from kserve_conformance.local.standins import build_standins
 from kserve_conformance.local.storage import StorageMap
 from kserve_conformance.local.store import Store
 from kserve_conformance.urls import KNATIVE, KNATIVE_DEFAULT_TEMPLATE, KSERVE_DEFAULT_TEMPLATE, IngressConfig
 
 log = logging.getLogger("kserve_conformance.local")
 SEED = Path(__file__).parent / "data" / "seed.yaml"
-# The tutorial's model bucket and the V2 sample's: served offline from a model built here.
 EXPOSURES = ("LoadBalancer", "NodePort", "GatewayAPI", "ClusterIP")
-TUTORIAL_MODELS = ("gs://kfserving-examples/models/sklearn/1.0/model", "gs://seldon-models/sklearn/iris")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -147,8 +146,8 @@ class LocalTarget:
         if "prune-spec" in self.faults:
             self.store.mutators[INFERENCESERVICES.key] = fault_catalog.prune_spec
         self.schema = schema
-        model_dir = build_iris_model(self.state_dir / "models" / "sklearn-iris")
-        storage = StorageMap.parse(args.storage_uri_map).with_defaults((uri, str(model_dir)) for uri in TUTORIAL_MODELS)
+        # Sample models from KServe's buckets, served offline from stand-ins built here.
+        storage = StorageMap.parse(args.storage_uri_map).with_defaults(build_standins(self.state_dir / "models"))
         self.reconciler = Reconciler(self.store, self.config, storage, self.state_dir,
                                      self.faults, self._rebuild_routes)
         gateway_faults = {k: v for k, v in self.faults.items() if k in fault_catalog.GATEWAY}
@@ -159,7 +158,7 @@ class LocalTarget:
         routes: dict[str, list[Route]] = {}
         for p in self.reconciler.predictors.values():
             for host in p.hosts:
-                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix))
+                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix, p.grpc_port if p.h2c else None))
         for entries in routes.values():
             entries.sort(key=lambda r: -len(r.path_prefix))  # longest prefix first
         self._routes = routes
@@ -191,11 +190,15 @@ class LocalTarget:
         gw = web.AppRunner(self.gateway.app(), access_log=None, shutdown_timeout=1.0)
         await api.setup()
         await gw.setup()
-        api_site, gw_site = web.TCPSite(api, "127.0.0.1", 0), web.TCPSite(gw, "127.0.0.1", 0)
+        api_site = web.TCPSite(api, "127.0.0.1", 0)
         await api_site.start()
-        await gw_site.start()
         api_port = api_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        gw_port = gw_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The gateway's socket sniffs each connection: h2c (gRPC) is spliced to a predictor, HTTP/1.1
+        # goes to aiohttp's own protocol, as a TCPSite would have handed it.
+        assert gw.server is not None
+        gw_server = await loop.create_server(lambda: Sniffer(gw.server, self.gateway.grpc_port),  # type: ignore[arg-type]
+                                             "127.0.0.1", 0)
+        gw_port = gw_server.sockets[0].getsockname()[1]
         await self._seed(gw_port)
         reconciler = loop.create_task(self.reconciler.run())
         watchdog = loop.create_task(self._watch_parent(stop))
@@ -212,6 +215,7 @@ class LocalTarget:
             reconciler.cancel()
             watchdog.cancel()
             await self.reconciler.shutdown()
+            gw_server.close()
             await gw.cleanup()
             await api.cleanup()
             (self.state_dir / "target.json").unlink(missing_ok=True)

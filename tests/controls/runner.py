@@ -20,6 +20,19 @@ REPO = Path(__file__).resolve().parents[2]
 class Verdict:
     outcome: str  # passed | failed | error | skipped
     message: str
+    check: str = ""  # the conformance check's short name, from the JUnit property the plugin writes
+    params: str = ""  # the parametrization, e.g. "sklearn-iris-v2-unknown-model"
+
+
+def selects(test_id: str, verdict: Verdict, check: str) -> bool:
+    """``Name`` or ``Name[case]``: a check by its short name, optionally one parametrization.
+
+    Items that are not conformance checks (the round-trip timings) are named by test function.
+    """
+    if check.startswith("test_"):
+        return check in test_id
+    name, _, case = check.partition("[")
+    return verdict.check == name and case.rstrip("]") in verdict.params
 
 
 @dataclass(frozen=True)
@@ -29,21 +42,30 @@ class Run:
     verdicts: dict[str, Verdict]
     report_dir: Path
 
-    def failed(self, test: str) -> Verdict:
-        """The one verdict whose test id contains ``test``; it must be a failure or an error."""
-        matches = {k: v for k, v in self.verdicts.items() if test in k}
-        assert matches, f"no test matching {test!r} ran; ran: {sorted(self.verdicts)}\n{self.output[-3000:]}"
+    def matching(self, check: str) -> dict[str, Verdict]:
+        """Verdicts of a check named by its short name (``Infer``, ``ErrorResponse[unknown-model]``)."""
+        matches = {k: v for k, v in self.verdicts.items() if selects(k, v, check)}
+        assert matches, f"no check {check!r} ran; ran: {sorted(self.verdicts)}\n{self.output[-3000:]}"
+        return matches
+
+    def failed(self, check: str) -> Verdict:
+        """The check's verdict; it must be a failure or an error."""
+        matches = self.matching(check)
         bad = {k: v for k, v in matches.items() if v.outcome in ("failed", "error")}
-        assert bad, f"{test} did not fail: {matches}"
+        assert bad, f"{check} did not fail: {matches}"
         return next(iter(bad.values()))
 
-    def outcome(self, test: str) -> str:
-        return next(v.outcome for k, v in self.verdicts.items() if test in k)
+    def outcome(self, check: str) -> str:
+        return next(iter(self.matching(check).values())).outcome
 
 
 def suite_env(**extra: str) -> dict[str, str]:
-    """The environment as it is now (tests set variables with monkeypatch), plus ``extra``."""
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **extra}
+    """The environment as it is now (tests set variables with monkeypatch), plus ``extra``.
+
+    Without pytest-xdist's variables: the suite run is a user's run, not a worker of ours.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
+    return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
 def suite_command(report_dir: Path, *args: str) -> list[str]:
@@ -66,6 +88,8 @@ def read_junit(path: Path) -> dict[str, Verdict]:
     verdicts: dict[str, Verdict] = {}
     for case in ET.parse(path).getroot().iter("testcase"):
         name = f"{case.get('classname')}::{case.get('name')}"
+        check = next((p.get("value", "") for p in case.iter("property") if p.get("name") == "check"), "")
+        params = case.get("name", "").partition("[")[2].rstrip("]")
         outcome, message = "passed", ""
         for tag in ("failure", "error", "skipped"):
             node = case.find(tag)
@@ -75,5 +99,5 @@ def read_junit(path: Path) -> dict[str, Verdict]:
                 break
         # A test that failed in call and errored in teardown appears twice: keep the worst.
         if name not in verdicts or verdicts[name].outcome == "passed":
-            verdicts[name] = Verdict(outcome, message)
+            verdicts[name] = Verdict(outcome, message, check, params)
     return verdicts

@@ -20,6 +20,8 @@ import pytest
 
 from tests.controls.runner import REPO, Run, read_junit, run_suite, suite_command, suite_env
 
+pytestmark = pytest.mark.serial
+
 LOAD = ("-m", "load", "--services=sklearn-iris", "--load-rate=500", "--load-duration=5", "--ready-timeout=60")
 
 
@@ -34,7 +36,7 @@ def test_healthy_target_passes_the_load_check(tmp_path: Path) -> None:
 
 def test_one_502_in_a_thousand_fails_on_error_rate_with_the_count(tmp_path: Path) -> None:
     run = run_suite(tmp_path, *LOAD, "--local-fault=502-every=1000")
-    message = run.failed("test_load_meets_slo").message
+    message = run.failed("LoadSLO").message
     failed = re.search(r"error rate (\d+)/2500 exceeds --slo-error-rate=0", message)
     assert failed, message[:2000]
     assert f"502:{failed.group(1)}" in message and f"{failed.group(1)}x 502 Bad Gateway" in message, message[:2000]
@@ -43,7 +45,7 @@ def test_one_502_in_a_thousand_fails_on_error_rate_with_the_count(tmp_path: Path
 
 def test_a_slow_two_percent_fails_on_p99(tmp_path: Path) -> None:
     run = run_suite(tmp_path, *LOAD, "--local-fault=delay-every=50:300")
-    message = run.failed("test_load_meets_slo").message
+    message = run.failed("LoadSLO").message
     assert re.search(r"latency p99 3\d\d\.\d+ms exceeds --slo-p99-ms=100", message), message[:2000]
     assert "error rate" not in message.split("|")[0], message[:2000]
 
@@ -90,7 +92,7 @@ def test_starved_generator_is_reported_invalid_not_passed(tmp_path: Path) -> Non
         w.send_signal(signal.SIGCONT)
     output = proc.communicate(timeout=180)[0]
     run = Run(proc.returncode, output, read_junit(report_dir / "junit.xml"), report_dir)
-    message = run.failed("test_load_meets_slo").message
+    message = run.failed("LoadSLO").message
     assert "invalid measurement: generator scheduling lag p99" in message, message[:2000]
     assert "exceeds --slo" not in message, "an invalid run must not be judged against the thresholds"
     assert "invalid measurements 1" in output, output[-2000:]

@@ -39,34 +39,34 @@ def test_healthy_target_passes_every_check(runs) -> None:
 
 
 CONTROLS = [
-    # (fault, check that must fail, words the failure must contain)
-    ("wrong-prediction", "test_predict_tutorial", "expected exactly {'predictions': [1, 1]}"),
-    ("wrong-prediction", "test_predict_classes", "expected [0]"),
-    ("missing-condition", "test_ready_conditions[sklearn-iris-IngressReady]", "condition IngressReady missing"),
-    ("missing-condition=RoutesReady", "test_knative_conditions[sklearn-iris-RoutesReady]",
-     "condition RoutesReady missing"),
-    ("wrong-url-host", "test_status_url", "but Knative mode with this cluster's configuration gives"),
-    ("wrong-address", "test_address_url", "svc.cluster.local"),
-    ("split-traffic", "test_latest_revision_traffic", "does not get 100% of traffic"),
-    ("prune-spec", "test_manifest_applies_verbatim", "spec.predictor.model.storageUri was dropped"),
-    ("ingress-404", "test_ingress_routes_host", "404"),
-    ("model-not-ready", "test_model_ready", "→ 503"),
-    ("server-error", "test_predict_tutorial", "predict answered 500"),
+    # (faults joined by "+", check by short name [and case], words the failure must contain)
+    ("wrong-prediction", "PredictTutorial", "expected exactly {'predictions': [1, 1]}"),
+    ("wrong-prediction", "PredictClasses", "expected [0]"),
+    ("missing-condition", "ReadyConditions[IngressReady]", "condition IngressReady missing"),
+    ("missing-condition=RoutesReady", "KnativeConditions[RoutesReady]", "condition RoutesReady missing"),
+    ("wrong-url-host+form-body-415", "StatusURL", "but Knative mode with this cluster's configuration gives"),
+    ("wrong-url-host+form-body-415", "PredictWithoutContentType", "predict with curl's form content type answered"),
+    ("wrong-address", "AddressURL", "svc.cluster.local"),
+    ("split-traffic", "LatestRevisionTraffic", "does not get 100% of traffic"),
+    ("prune-spec", "ManifestAppliesVerbatim", "spec.predictor.model.storageUri was dropped"),
+    ("ingress-404", "IngressRoutesHost", "404"),
+    ("model-not-ready", "ModelReadyV1", "→ 503"),
+    ("server-error", "PredictTutorial", "predict answered 500"),
 ]
 
 
 @pytest.mark.parametrize(("fault", "check", "words"), CONTROLS, ids=[f"{f}-{c}" for f, c, _ in CONTROLS])
 def test_check_fails_naming_the_defect(runs, fault: str, check: str, words: str) -> None:
-    run = runs(fault)
+    run = runs(*fault.split("+"))
     verdict = run.failed(check)
     assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"
     assert run.returncode == 1, f"pytest exit code {run.returncode} for a failing run"
 
 
 def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=8", "--local-fault=never-ready")
-    verdict = run.failed("test_status_url")
-    assert "not Ready after 8s" in verdict.message and "IngressReady=False" in verdict.message, verdict.message
+    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=20", "--local-fault=never-ready")
+    verdict = run.failed("StatusURL")
+    assert "not Ready after 20s" in verdict.message and "IngressReady=False" in verdict.message, verdict.message
     diagnostics = list((run.report_dir / "diagnostics").glob("*/events.txt"))
     assert diagnostics, f"no diagnostics written under {run.report_dir}"
     assert "model server" in diagnostics[0].read_text()
@@ -75,5 +75,5 @@ def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> No
 def test_stale_generation_is_named_in_the_timeout(tmp_path: Path) -> None:
     run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=8", "--local-fault=stale-generation",
                     "-k", "observed_generation")
-    verdict = run.failed("test_observed_generation")
+    verdict = run.failed("ObservedGeneration")
     assert "status.observedGeneration 0 < metadata.generation 1" in verdict.message, verdict.message

@@ -32,19 +32,20 @@ MODES = {
 }
 
 
+@pytest.mark.serial  # the whole suite, the load check included
 @pytest.mark.parametrize("target", MODES.values(), ids=MODES.keys(), indirect=True)
 def test_existing_passes_against_local_target_in_each_url_mode(target: LocalTargetProcess, tmp_path: Path) -> None:
     # The whole suite: the load check too (briefly), and the round trips timed once each.
     run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-m", "load or not load",
                     "--load-duration=2", "--benchmark-disable")
     passed_all(run)
-    assert run.outcome("test_load_meets_slo") == "passed" and run.outcome("test_v1_predict") == "passed"
+    assert run.outcome("LoadSLO") == "passed" and run.outcome("test_v1_predict") == "passed"
     doc = report(run)
     assert doc["cluster"]["provider"] == "existing"
     assert doc["cluster"]["ingressEndpoint"]["foundBy"] == "load balancer of istio-system/istio-ingressgateway"
     if target.options.deployment_mode == "Standard":
         assert doc["profiles"]["extended"]["notSupported"] > 0  # the Knative-only checks
-        assert run.outcome("test_knative_conditions") == "skipped"
+        assert run.outcome("KnativeConditions") == "skipped"
 
 
 def test_existing_with_explicit_ingress_endpoint(target: LocalTargetProcess, tmp_path: Path) -> None:

@@ -18,17 +18,42 @@ from tests.controls.runner import Run, run_suite
 
 V2 = ("--services=sklearn-iris-v2", "--ready-timeout=30", "--consistency-timeout=10", f"--local-crd={ISVC_CRD}")
 
+# (faults, check by short name [and case], words its failure must contain). Faults joined by "+"
+# share one suite run: each breaks a different endpoint or field, so every check still fails for
+# its own defect, and CI starts six targets instead of twenty.
 CONTROLS = [
-    ("no-id-echo", "test_v2_rest::test_infer_echoes_id", "request id was 'kserve-conformance-1'"),
-    ("wrong-model-name", "test_v2_rest::test_infer_model_name", "expected 'sklearn-iris-v2'"),
-    ("shape-mismatch", "test_v2_rest::test_output_shape_matches_data", "data elements"),
-    ("missing-error-body", "test_v2_rest::test_error_response[sklearn-iris-v2-unknown-model]", "empty body"),
-    ("ready-lies", "test_v2_rest::test_model_ready", "a model that does not exist is reported ready"),
-    ("model-not-ready", "test_v2_rest::test_model_ready", "503"),
-    ("wrong-prediction", "test_v2_rest::test_infer[", "infer returned classes [2, 2], expected [1, 1]"),
-    ("wrong-prediction", "test_v2_grpc::test_model_infer", "ModelInfer returned [2, 2], expected [1, 1]"),
-    ("model-not-ready", "test_v2_grpc::test_model_ready", "returned ready=false"),
-    ("server-error", "test_v2_rest::test_infer[", "got POST"),
+    ("no-id-echo+wrong-model-name+shape-mismatch+error-as-200", "InferEchoesId",
+     "request id was 'kserve-conformance-1'"),
+    ("no-id-echo+wrong-model-name+shape-mismatch+error-as-200", "InferModelName", "expected 'sklearn-iris-v2'"),
+    ("no-id-echo+wrong-model-name+shape-mismatch+error-as-200", "OutputShapeMatchesData", "data elements"),
+    ("no-id-echo+wrong-model-name+shape-mismatch+error-as-200", "ErrorResponse[shape-data-mismatch]",
+     "expected an error status, got POST"),
+    ("missing-error-body+ready-lies+not-ready+health-body-false", "ErrorResponse[unknown-model]",
+     "404 with an empty body"),
+    ("missing-error-body+ready-lies+not-ready+health-body-false", "ModelReady",
+     "a model that does not exist is reported ready"),
+    ("missing-error-body+ready-lies+not-ready+health-body-false", "ServerReady", "server ready answered GET"),
+    ("missing-error-body+ready-lies+not-ready+health-body-false", "HealthBodies",
+     "the body contradicts the status"),
+    (MIXED := "not-live+metadata-wrong-name+batch-not-first+lists-version+binary-advertised-broken+error-body-text",
+     "ServerLive", "server live answered GET"),
+    (MIXED, "ModelMetadata", "model metadata names 'other', expected 'sklearn-iris-v2'"),
+    (MIXED, "OutputBatchFirst", "output shape [1, 2], batch 2"),
+    (MIXED, "VersionedInfer", "/versions/v1/infer"),
+    (MIXED, "BinaryTensorInput", "→ 500"),
+    (MIXED, "ErrorResponse[unknown-model]", "404 with a body that is not JSON (text/plain"),
+    (MIXED, "ErrorBody[wrong-datatype]", "400 with a body that is not JSON (text/plain"),
+    ("wrong-prediction+bad-input-500+metadata-no-extensions", "Infer",
+     "infer returned classes [2, 2], expected [1, 1]"),
+    ("wrong-prediction+bad-input-500+metadata-no-extensions", "GrpcModelInfer",
+     "ModelInfer returned [2, 2], expected [1, 1]"),
+    ("wrong-prediction+bad-input-500+metadata-no-extensions", "ErrorStatusBadInput[wrong-datatype]",
+     "expected a 4xx for the client's bad input"),
+    ("wrong-prediction+bad-input-500+metadata-no-extensions", "ServerMetadata",
+     "'extensions' is a required property"),
+    ("model-not-ready", "ModelReady", "503"),
+    ("model-not-ready", "GrpcModelReady", "returned ready=false"),
+    ("server-error", "Infer", "got POST"),
 ]
 
 
@@ -36,16 +61,16 @@ CONTROLS = [
 def runs(tmp_path_factory: pytest.TempPathFactory):
     cache: dict[str, Run] = {}
 
-    def run(fault: str) -> Run:
-        if fault not in cache:
-            cache[fault] = run_suite(tmp_path_factory.mktemp("v2"), *V2, f"--local-fault={fault}")
-        return cache[fault]
+    def run(faults: str) -> Run:
+        if faults not in cache:
+            cache[faults] = run_suite(tmp_path_factory.mktemp("v2"), *V2,
+                                      *(f"--local-fault={f}" for f in faults.split("+")))
+        return cache[faults]
 
     return run
 
 
-@pytest.mark.parametrize(("fault", "check", "words"), CONTROLS,
-                         ids=[f"{f}-{c.split('::')[1]}" for f, c, _ in CONTROLS])
+@pytest.mark.parametrize(("fault", "check", "words"), CONTROLS, ids=[f"{f}-{c}" for f, c, _ in CONTROLS])
 def test_v2_check_fails_naming_the_rule(runs, fault: str, check: str, words: str) -> None:
     verdict = runs(fault).failed(check)
     assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"
@@ -88,8 +113,8 @@ def test_endpoint_mode_passes_against_a_bare_server(bare_server: tuple[str, str]
     run = run_suite(tmp_path, f"--endpoint={url}", "--model-name=iris", f"--protocol={protocol}",
                     f"--grpc-endpoint={grpc_target}")
     assert run.returncode == 0, run.output[-4000:]
-    assert run.outcome("test_status_url") == "skipped"  # control plane: not applicable
-    assert "not applicable: --endpoint" in next(v.message for k, v in run.verdicts.items() if "test_status_url" in k)
+    assert run.outcome("StatusURL") == "skipped"  # control plane: not applicable
+    assert "not applicable: --endpoint" in next(v.message for k, v in run.verdicts.items() if v.check == "StatusURL")
     ran = {k for k, v in run.verdicts.items() if v.outcome == "passed"}
     assert any(("test_v2_grpc" if protocol == "v2" else "test_predict_tutorial") in k for k in ran), ran
 
@@ -104,25 +129,25 @@ def test_endpoint_mode_fails_a_broken_bare_server(tmp_path: Path) -> None:
                         "--consistency-timeout=60", "-k", "predict_tutorial")
     finally:
         server.stop()
-    assert "expected exactly {'predictions': [1, 1]}" in run.failed("test_predict_tutorial").message
+    assert "expected exactly {'predictions': [1, 1]}" in run.failed("PredictTutorial").message
 
 
 GRPC_CONTROLS = [
-    ("not-live", "test_server_live", "live=false"),
-    ("not-ready", "test_server_ready", "returned false"),
-    ("no-metadata", "test_server_metadata", "lacks name or version"),
-    ("model-not-ready", "test_v2_grpc::test_model_ready", "ready=false"),
-    ("wrong-metadata-name", "test_v2_grpc::test_model_metadata", "names 'other'"),
-    ("no-id-echo", "test_v2_grpc::test_model_infer", "request id was"),
-    ("wrong-class", "test_v2_grpc::test_model_infer", "returned [2, 2]"),
-    ("unknown-model-ok", "test_v2_grpc::test_unknown_model[", "DID NOT RAISE"),
-    ("unknown-model-internal", "test_v2_grpc::test_unknown_model[", "INTERNAL"),
-    ("unknown-model-internal", "test_unknown_model_not_found", "INTERNAL"),
+    ("not-live", "GrpcServerLive", "live=false"),
+    ("not-ready", "GrpcServerReady", "returned false"),
+    ("no-metadata", "GrpcServerMetadata", "lacks name or version"),
+    ("model-not-ready", "GrpcModelReady", "ready=false"),
+    ("wrong-metadata-name", "GrpcModelMetadata", "names 'other'"),
+    ("no-id-echo", "GrpcModelInfer", "request id was"),
+    ("wrong-class", "GrpcModelInfer", "returned [2, 2]"),
+    ("unknown-model-ok", "GrpcUnknownModel", "DID NOT RAISE"),
+    ("unknown-model-internal", "GrpcUnknownModel", "INTERNAL"),
+    ("unknown-model-internal", "GrpcUnknownModelNotFound", "INTERNAL"),
 ]
 
 
 @pytest.mark.parametrize(("defect", "check", "words"), GRPC_CONTROLS,
-                         ids=[f"{d}-{c.split('::')[-1]}" for d, c, _ in GRPC_CONTROLS])
+                         ids=[f"{d}-{c}" for d, c, _ in GRPC_CONTROLS])
 def test_grpc_check_fails_naming_the_rule(bare_server: tuple[str, str], tmp_path: Path, defect: str, check: str,
                                           words: str) -> None:
     port_file = tmp_path / "port"

@@ -1,0 +1,55 @@
+"""The scikit-learn model the local model server serves, as KServe's sklearnserver loads it.
+
+A module of its own, at top level, because ``--workers N`` makes KServe's ModelServer spawn
+worker processes that unpickle the model object: its class must be importable by name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+import kserve
+from kserve.errors import InvalidInput
+from kserve.utils.utils import get_predict_input, get_predict_response
+
+from kserve_conformance.local.modelserver import ModelLoadError, find_model_file
+
+
+class SKLearnModel(kserve.Model):  # type: ignore[misc]
+    def __init__(self, name: str, model_dir: Path, faults: frozenset[str]) -> None:
+        super().__init__(name)
+        self.model_dir, self.faults = model_dir, faults
+
+    def load(self) -> bool:
+        path = find_model_file(self.model_dir)
+        try:
+            self._model = joblib.load(path)
+        except Exception as err:
+            raise ModelLoadError(f"cannot load {path}: {err}") from err
+        self.ready = True  # a model that failed to load never serves: ModelServer would refuse it
+        return self.ready
+
+    async def healthy(self) -> bool:
+        # What readiness endpoints ask; predict skips it, like a service that 404s right after Ready.
+        return "model-not-ready" not in self.faults
+
+    async def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
+        # kserve 0.21 hands a body without a JSON content type (what `curl -d` sends) to the
+        # model as raw bytes; the tutorial-era server parsed it as JSON, and so do we.
+        if isinstance(payload, bytes | bytearray):
+            try:
+                return json.loads(payload)
+            except ValueError as err:
+                raise InvalidInput(f"Unrecognized request format: {err}") from err
+        return payload
+
+    def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
+        if "server-error" in self.faults:
+            raise RuntimeError("fault injected: server-error")
+        result = self._model.predict(get_predict_input(payload))
+        if "wrong-prediction" in self.faults:
+            result = (result + 1) % 3
+        return get_predict_response(payload, result, self.name)

@@ -1,0 +1,130 @@
+"""KServe's own e2e tests for the sklearn predictor, unmodified, against the local target.
+
+The local target claims to behave like a KServe cluster to clients nobody here wrote. KServe's
+own ``test/e2e/predictor/test_sklearn.py`` is the sharpest such client: it creates
+InferenceServices with the SDK's ``KServeClient``, waits for Ready, and predicts through the
+ingress (V1, V2 JSON, V2 binary, V2 with the pandas content type, gRPC). Every test that needs only
+what a KServe install provides must pass; every other one is an exception in
+``expectations.yaml`` naming the capability the target lacks, and fails the self-test if it starts
+passing (the list cannot go stale). The upstream run happens once per session; the table of
+outcomes and seconds is printed and attached to the JUnit report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from kserve_conformance.providers.base import api_client
+from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
+from tests.conftest import REFERENCE
+from tests.e2e_upstream import upstream
+from tests.envs import EnvError, ensure
+
+E2E_DIR = REFERENCE / "kserve" / "e2e"
+EXPECTED = upstream.Expectations.load()
+
+
+def run_upstream(work: Path, options: LocalOptions, n_tests: int,
+                 select: str | None = None) -> dict[str, upstream.Outcome]:
+    """Start a target, create the namespace upstream's CI creates, run their tests, read the outcomes.
+
+    Their CI runs ``kubectl create namespace kserve-ci-e2e-test``; the walk-through self-test covers
+    kubectl, so this uses the API client and a kubectl defect cannot hide the e2e outcomes.
+    """
+    if not (E2E_DIR / upstream.TEST_FILE).is_file():
+        pytest.fail(f"KServe's e2e tests not found at {E2E_DIR}: the self-tests expect ../shared beside the repo")
+    try:
+        python = ensure("kserve-e2e") / "python"
+    except EnvError as err:
+        pytest.fail(f"{err} (python -m tests.envs kserve-e2e creates it from the package index)")
+    target = LocalTargetProcess(options, state_dir=work / "target")
+    info = target.start()
+    try:
+        core = client.CoreV1Api(api_client(target.kubeconfig, None))
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=upstream.TEST_NAMESPACE)))
+        junit = work / "junit.xml"
+        done = upstream.run(python, E2E_DIR, target.kubeconfig, info["gateway"], junit, n_tests, select)
+        (work / "upstream.log").write_text(done.stdout + done.stderr)
+        if not junit.exists():
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+            pytest.fail(f"KServe's e2e pytest wrote no report (exit {done.returncode}):\n{tail}")
+        return upstream.outcomes(junit)
+    finally:
+        target.stop()
+
+
+@pytest.fixture(scope="module")
+def upstream_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, upstream.Outcome]:
+    work = tmp_path_factory.mktemp("kserve-e2e")
+    results = run_upstream(work, LocalOptions(), len(EXPECTED.must_pass) + len(EXPECTED.exceptions))
+    print(f"\nKServe's own e2e tests on the local target (log: {work / 'upstream.log'}):\n"
+          + upstream.table(results, EXPECTED))
+    return results
+
+
+def test_upstream_sklearn_e2e(upstream_results: dict[str, upstream.Outcome],
+                              record_testsuite_property: pytest.RecordProperty) -> None:
+    """Each must-pass test passes, each exception fails, and every upstream test is classified."""
+    for name, got in sorted(upstream_results.items()):
+        record_testsuite_property(f"kserve-e2e:{name}", f"{got.outcome} {got.seconds:.1f}s")
+    found = upstream.problems(upstream_results, EXPECTED)
+    assert not found, "KServe's e2e tests disagree with tests/e2e_upstream/expectations.yaml:\n" + "\n".join(found)
+
+
+def test_upstream_catches_a_broken_target(tmp_path: Path) -> None:
+    """Negative control on a real run: a model server that predicts the wrong class fails upstream's test."""
+    results = run_upstream(tmp_path, LocalOptions(faults=("wrong-prediction",)), 1, select="test_sklearn_kserve")
+    found = upstream.problems(results, upstream.Expectations(("test_sklearn_kserve",), {}))
+    assert len(found) == 1 and found[0].startswith("test_sklearn_kserve must pass but failed"), found
+    assert "[2, 2] == [1, 1]" in found[0], found[0]
+
+
+# Negative controls for the verdict: synthetic runs that must be reported.
+
+def _run(**outcomes: str) -> dict[str, upstream.Outcome]:
+    return {n: upstream.Outcome(n, o, 1.0, "boom" if o != "passed" else "") for n, o in outcomes.items()}
+
+
+CONTROL = upstream.Expectations(("test_a",), {"test_b": "needs gRPC through the gateway"})
+
+
+def test_verdict_accepts_a_run_that_agrees() -> None:
+    assert upstream.problems(_run(test_a="passed", test_b="failed"), CONTROL) == []
+
+
+@pytest.mark.parametrize(("run", "expected"), [
+    (dict(test_a="failed", test_b="failed"), "test_a must pass but failed after 1.0s: boom"),
+    (dict(test_a="passed", test_b="passed"), "test_b passed although listed as an exception"),
+    (dict(test_a="passed", test_b="failed", test_c="passed"), "test_c (passed) is not classified"),
+    (dict(test_a="passed"), "test_b is listed but upstream has no such test"),
+    (dict(test_a="skipped", test_b="failed"), "test_a must pass but skipped"),
+])
+def test_verdict_reports_disagreement(run: dict[str, str], expected: str) -> None:
+    found = upstream.problems(_run(**run), CONTROL)
+    assert any(line.startswith(expected) for line in found), found
+
+
+def test_verdict_rejects_an_exception_without_reason() -> None:
+    no_reason = upstream.Expectations(("test_a",), {"test_b": " "})
+    found = upstream.problems(_run(test_a="passed", test_b="failed"), no_reason)
+    assert found == ["test_b is an exception without a reason"]
+
+
+def test_outcomes_read_from_junit(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="predictor.test_sklearn" name="test_ok" time="12.5"/>'
+        '<testcase classname="predictor.test_sklearn" name="test_bad" time="90.1">'
+        '<failure message="Failed: Timeout (&gt;90.0s) from pytest-timeout.">trace</failure></testcase>'
+        '<testcase classname="predictor.test_sklearn" name="test_err" time="0.2">'
+        '<error message="">x\ny</error></testcase>'
+        '</testsuite></testsuites>')
+    got = upstream.outcomes(junit)
+    assert got["test_ok"] == upstream.Outcome("test_ok", "passed", 12.5)
+    timeout = "Failed: Timeout (>90.0s) from pytest-timeout."
+    assert got["test_bad"] == upstream.Outcome("test_bad", "failed", 90.1, timeout)
+    assert got["test_err"].outcome == "error" and got["test_err"].message == "x y"

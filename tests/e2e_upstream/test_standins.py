@@ -1,0 +1,51 @@
+"""The mixed-type stand-in answers upstream's request with upstream's number, and only via a DataFrame.
+
+KServe's ``test_sklearn_v2_mixed`` asserts ``[12.202832815138274]`` exactly; the stand-in must
+give that bit for bit for the request the test sends (read from the reference copy, decoded as
+kserve's own server decodes it), and must not give it when the server skips the pandas content
+type (the columns it selects by name are then missing): that is what the upstream test checks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kserve.protocol.infer_type import InferRequest
+from kserve.utils.utils import get_predict_input
+
+from kserve_conformance.local.standins import MIXEDTYPE_URI, build_standins, train_mixedtype
+from tests.conftest import REFERENCE
+
+REQUEST = REFERENCE / "kserve" / "e2e" / "data" / "sklearn_mixed_v2.json"
+EXPECTED = 12.202832815138274  # test_sklearn_v2_mixed's assertion
+
+
+def decoded(body: dict) -> object:
+    raw = json.dumps(body).encode()
+    return get_predict_input(InferRequest.from_bytes(raw, len(raw), "sklearn"))
+
+
+def test_mixedtype_answers_upstream_request_exactly() -> None:
+    prediction = train_mixedtype().predict(decoded(json.loads(REQUEST.read_text())))
+    assert prediction.tolist() == [EXPECTED]
+
+
+def test_mixedtype_needs_the_pandas_content_type() -> None:
+    body = json.loads(REQUEST.read_text())
+    del body["parameters"]  # no content_type: pd, so the server does not build a DataFrame
+    with pytest.raises(ValueError):
+        train_mixedtype().predict(decoded(body))
+
+
+def test_mixedtype_selects_columns_by_name() -> None:
+    frame = decoded(json.loads(REQUEST.read_text()))
+    with pytest.raises(ValueError, match="only supported for dataframes"):
+        train_mixedtype().predict(np.asarray(frame, dtype=object))  # same values, no column names
+
+
+def test_storage_defaults_map_the_bucket(tmp_path: Path) -> None:
+    mapped = dict(build_standins(tmp_path))
+    assert (Path(mapped[MIXEDTYPE_URI]) / "model.joblib").is_file()
