@@ -116,15 +116,16 @@ def record_collected(config: pytest.Config, count: int) -> None:
 
 
 def plugin_versions(config: pytest.Config) -> dict[str, str]:
-    return {dist.project_name: dist.version for _, dist in config.pluginmanager.list_plugin_distinfo()}
+    manager = getattr(config, "pluginmanager", None)
+    return {dist.project_name: dist.version for _, dist in manager.list_plugin_distinfo()} if manager else {}
 
 
 def report_fields(config: pytest.Config) -> dict[str, Any]:
     """What ``ConformanceReport.document()`` adds about the run itself."""
+    params = getattr(config, "invocation_params", None)  # absent in the report's unit tests' stand-in
     return {
         "mode": config.stash.get(MODE_KEY, DEFAULT_MODE),
-        "command": shlex.join([Path(sys.argv[0]).name if sys.argv else "pytest",
-                               *config.invocation_params.args]),
+        "command": shlex.join([Path(sys.argv[0]).name if sys.argv else "pytest", *(params.args if params else ())]),
         "selection": config.stash.get(SELECTION_KEY, {}),
         "environment": {
             "python": f"{platform.python_implementation()} {platform.python_version()}",

@@ -144,7 +144,7 @@ def junit_problems(report: dict[str, Any], xml: bytes) -> list[str]:
         junit = junit_outcomes(xml)
     except ET.ParseError as err:
         return [f"{bundle.JUNIT}: not XML ({err})"]
-    checks = {c.get("test"): c for c in report.get("checks") or [] if isinstance(c, dict)}
+    checks = {row["test"]: row for row in items(report)}
     if checks and not junit:
         return [f"{bundle.JUNIT}: no test case carries a check's identity ({NODEID} property): "
                 "not written by the run that made this report"]
@@ -179,11 +179,23 @@ def count_problems(report: dict[str, Any]) -> list[str]:
     return problems
 
 
+def items(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per pytest item: a check's ``items`` (one check, several services or inputs) flattened."""
+    rows = []
+    for check in report.get("checks") or []:
+        if not isinstance(check, dict):
+            continue
+        common = {k: check.get(k) for k in ("name", "level")} | {"features": tuple(check.get("features") or ())}
+        for item in check.get("items") or [check]:  # a report without items has one row per check
+            rows.append(common | {k: item.get(k, "") for k in ("test", "outcome", "message")})
+    return rows
+
+
 def recount(checks: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``profiles`` section the report's own code makes of these checks."""
     from kserve_conformance.report import ConformanceReport, Result
 
-    results = {c["test"]: Result(**{**c, "features": tuple(c.get("features", ()))}) for c in checks}
+    results = {row["test"]: Result(**row) for row in items({"checks": checks})}
     stub = SimpleNamespace(getoption=lambda *_: "", stash=pytest.Stash(), invocation_params=SimpleNamespace(args=()),
                            pluginmanager=SimpleNamespace(list_plugin_distinfo=list))
     return ConformanceReport(stub, results).document()["profiles"]  # type: ignore[arg-type]
