@@ -120,12 +120,18 @@ def plugin_versions(config: pytest.Config) -> dict[str, str]:
     return {dist.project_name: dist.version for _, dist in manager.list_plugin_distinfo()} if manager else {}
 
 
+def program() -> list[str]:
+    """How pytest was started: ``pytest``, ``kserve-conformance run`` (via ``python -m pytest``), ..."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("pytest")
+    return ["python", "-m", argv0.parent.name] if argv0.name == "__main__.py" else [argv0.name]
+
+
 def report_fields(config: pytest.Config) -> dict[str, Any]:
     """What ``ConformanceReport.document()`` adds about the run itself."""
     params = getattr(config, "invocation_params", None)  # absent in the report's unit tests' stand-in
     return {
         "mode": config.stash.get(MODE_KEY, DEFAULT_MODE),
-        "command": shlex.join([Path(sys.argv[0]).name if sys.argv else "pytest", *(params.args if params else ())]),
+        "command": shlex.join([*program(), *(params.args if params else ())]),
         "selection": config.stash.get(SELECTION_KEY, {}),
         "environment": {
             "python": f"{platform.python_implementation()} {platform.python_version()}",
