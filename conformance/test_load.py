@@ -10,11 +10,11 @@ threshold broke. A run whose generator could not keep its schedule is reported i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import allure
 import pytest
 
+from kserve_conformance import config as suite_config
 from kserve_conformance.fixtures.cluster import progress
 from kserve_conformance.fixtures.services import DeployedService
 from kserve_conformance.load.attack import LoadSpec, Target
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.load
 
 
 def load_spec(config: pytest.Config, service: DeployedService) -> LoadSpec:
+    suite = suite_config.of(config)
     payload = service.entry.payloads["load"]
     dataplane = service.dataplane
     headers = {"Content-Type": "application/json"}
@@ -34,14 +35,15 @@ def load_spec(config: pytest.Config, service: DeployedService) -> LoadSpec:
         headers["Host"] = dataplane.host
     url = f"{dataplane.base_url}{dataplane.path_prefix}{payload['path'].format(name=service.name)}"
     return LoadSpec(Target(payload["method"], url, headers, json.dumps(payload["request"]).encode()),
-                    rate=config.getoption("load_rate"), duration_s=config.getoption("load_duration"),
-                    workers=config.getoption("load_workers"), timeout_s=config.getoption("load_timeout"))
+                    rate=suite.load.rate, duration_s=suite.load.duration_s, workers=suite.load.workers,
+                    timeout_s=suite.timeouts.load_request_s)
 
 
 def slo_from(config: pytest.Config) -> SLO:
-    return SLO(p99_ms=config.getoption("slo_p99_ms"), p50_ms=config.getoption("slo_p50_ms"),
-               max_ms=config.getoption("slo_max_ms"), error_rate=config.getoption("slo_error_rate"),
-               max_lag_ms=config.getoption("load_max_lag_ms"))
+    suite = suite_config.of(config)
+    t = suite.thresholds
+    return SLO(p99_ms=t.p99_ms, p50_ms=t.p50_ms, max_ms=t.max_ms, error_rate=t.error_rate,
+               max_lag_ms=suite.load.max_lag_ms)
 
 
 @conformance("LoadSLO", "Open-loop constant-rate load (default 500 req/s for 60 s, as SEED.md step 6) meets "
@@ -53,7 +55,7 @@ def test_load_meets_slo(request: pytest.FixtureRequest, service: DeployedService
     with allure.step(f"Load {spec.target.method} {spec.target.url} at {spec.rate:g}/s for {spec.duration_s:g}s"):
         result = run_load(spec, progress(config))
     judgement = judge(result, slo)
-    out_dir = Path(config.getoption("report_dir")) / "load" / service.entry.id
+    out_dir = suite_config.of(config).report_dir / "load" / service.entry.id
     files = write_all(result, slo, judgement, out_dir, f"{service.entry.id}: {spec.rate:g} req/s")
     allure.attach(vegeta_text(result), name="vegeta report", attachment_type=allure.attachment_type.TEXT)
     allure.attach.file(files["latency.png"], name="latency", attachment_type=allure.attachment_type.PNG)

@@ -14,12 +14,12 @@ import pytest
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
-from kserve_conformance import oip
+from kserve_conformance import config, oip
 from kserve_conformance.fixtures.services import DeployedService
 from kserve_conformance.spec import EXTENDED, conformance, not_supported
 
 pytestmark = pytest.mark.services(protocol="v2")
-TIMEOUT_S = 30
+TIMEOUT_S = config.active().timeouts.request_s  # --request-timeout
 # Status codes that mean "no such model" to a client; servers differ on which one they use.
 NOT_FOUND_CLASS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE}
 CONTENTS = {"FP32": "fp32_contents", "FP64": "fp64_contents", "INT64": "int64_contents", "INT32": "int_contents",

@@ -30,10 +30,11 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from kserve_conformance.errors import SetupError
+from kserve_conformance.timeouts import DEFAULT
 
 ISTIO_NAMESPACE, ISTIO_SERVICE, HTTP_PORT_NAMES = "istio-system", "istio-ingressgateway", ("http2", "http", "http-80")
 GATEWAY_LABEL = "gateway.networking.k8s.io/gateway-name"
-PORT_FORWARD_TIMEOUT_S = 30.0
+PORT_FORWARD_TIMEOUT_S = DEFAULT.port_forward_s
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -18,22 +17,12 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from kserve_conformance.errors import SetupError
+from kserve_conformance.timeouts import Timeouts  # noqa: F401  (the table; re-exported for callers)
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kserve-conformance"}
 Obj = dict[str, Any]
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Named timeouts, like Gateway API's conformance suite: each says what it bounds."""
-
-    ready_s: float = 300.0  # apply → Ready=True
-    delete_s: float = 120.0  # delete → object gone (model server stopped)
-    namespace_s: float = 120.0  # namespace deletion → gone
-    request_s: float = 30.0  # one data-plane request
-    consistency_s: float = 60.0  # Ready → N consecutive successes through the ingress
 
 
 def conditions(obj: Obj) -> dict[str, Obj]:

@@ -6,17 +6,22 @@ Option names that pytest-kind-ng owns (``--cluster-name --keep-cluster --kubecon
 
 from __future__ import annotations
 
-import signal
-from pathlib import Path
-from types import FrameType
+from collections.abc import Generator
 
 import pytest
 
-from kserve_conformance import report
+from kserve_conformance import activation, allure_labels, certification, option_forms, report
+from kserve_conformance import config as suite_config
 from kserve_conformance.errors import SetupError
+from kserve_conformance.spec import check_of
 
 CLUSTERS = ("local", "existing", "kind")
-AUTOSAVE_KEY = pytest.StashKey[bool]()
+MARKERS = (
+    "conformance(check): a conformance check's metadata (see kserve_conformance.spec)",
+    "services(protocol): restrict the service parametrization to one data-plane protocol",
+    "load: the load test (SEED.md step 6); deselect with -m 'not load'",
+    "round_trip: single-request timings (pytest-benchmark); deselect with -m 'not round_trip'",
+)
 FIXTURE_MODULES = ("kserve_conformance.fixtures.cluster", "kserve_conformance.fixtures.services")
 
 
@@ -82,23 +87,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="validate InferenceServices against this CRD file (default: a built-in subset)")
     local.addoption("--local-fault", action="append", default=[],
                     help="inject a defect into the local target (for the suite's own negative controls)")
+    g.addoption("--certification", action="store_true",
+                help="a certification run: every check, published thresholds, a submission bundle at the end "
+                     "(needs the --implementation-* options)")
     report.addoptions(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Point JUnit and Allure at --report-dir unless the user chose their own paths."""
-    report_dir = Path(config.getoption("report_dir"))
-    if getattr(config.option, "xmlpath", None) is None:
-        config.option.xmlpath = str(report_dir / "junit.xml")
-    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
-        config.option.allure_report_dir = str(report_dir / "allure-results")
-    _benchmarks_into_report_dir(config, report_dir)
+    """Validate the options (exit 4 on a bad one) and register the markers; nothing else yet.
+
+    Reports, benchmark storage and the SIGTERM handler wait until a check is collected
+    (``activation``), so the plugin changes nothing in a pytest run that is not the suite's.
+    """
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    suite = suite_config.install(config)
+    certification.configure(config, suite.certification)
     for module in FIXTURE_MODULES:
         config.pluginmanager.import_plugin(module)
     config.pluginmanager.register(report.ConformanceReport(config), "kserve-conformance-report")
-    # CI cancels with SIGTERM: turn it into KeyboardInterrupt so fixture finalizers clean up.
-    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -121,29 +129,65 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
-def _benchmarks_into_report_dir(config: pytest.Config, report_dir: Path) -> None:
-    """Round-trip timings are saved with the other reports, so ``--benchmark-compare`` finds them."""
-    option = config.option
-    if getattr(option, "benchmark_storage", None) != "file://./.benchmarks":
-        return  # no pytest-benchmark, or the user chose a storage
-    option.benchmark_storage = f"file://{report_dir / 'benchmarks'}"
-    config.stash[AUTOSAVE_KEY] = not (option.benchmark_autosave or option.benchmark_save or option.benchmark_disable)
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: what is left is what runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Activate the reports if a check is collected; give each check its identity in the JUnit XML."""
+    checks = [(item, check) for item in items if (check := check_of(item)) is not None]
+    if not checks:
+        return
+    activation.activate(config, suite_config.of(config).report_dir)
+    allure_labels.label_items(checks)
+    for item, check in checks:
+        item.user_properties += [("kserve-conformance.nodeid", item.nodeid),
+                                 ("kserve-conformance.check", check.name),
+                                 ("kserve-conformance.level", check.level)]
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # around allure-pytest's own setup wrapper
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
+    check = check_of(item) if activation.active(item.config) else None
+    if check is not None:
+        allure_labels.parameters(item)
+    yield
+    if check is not None:
+        allure_labels.title_path(item, check)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        certification.record_deselected(items[0].config, len(items))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Autosave round-trip timings, but only in a run that has some (else pytest-benchmark warns)."""
+    certification.record_collected(session.config, len(session.items))
     bench = getattr(session.config, "_benchmarksession", None)
-    if bench is not None and session.config.stash.get(AUTOSAVE_KEY, False) and any(
+    if bench is not None and session.config.stash.get(activation.AUTOSAVE_KEY, False) and any(
             "benchmark" in getattr(item, "fixturenames", ()) for item in session.items):
         from pytest_benchmark.utils import get_tag
 
         bench.autosave = get_tag()
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
+    """No autosave when no timing was taken (a setup failure ended the run before the round trips).
+
+    pytest-benchmark would otherwise print "Not saving anything, no benchmarks have been run!"
+    under the one line that names the real problem.
+    """
+    bench = getattr(session.config, "_benchmarksession", None)
+    if bench is not None and session.config.stash.get(activation.AUTOSAVE_KEY, False) and not bench.benchmarks:
+        bench.autosave = None
+    yield
 
 
 def fail_setup(err: SetupError) -> None:
     """End the run with the one line a user needs, not a traceback."""
     pytest.exit(f"kserve-conformance: {err}", returncode=4)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``--report-dir DIR`` must mean what ``--report-dir=DIR`` means (see ``option_forms``)."""
+    option_forms.realign(early_config, parser, args)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kserve_conformance import __version__
+from kserve_conformance import __version__, certification
 from kserve_conformance.spec import INVALID, NOT_APPLICABLE, NOT_SUPPORTED, check_of
 
 FACTS_KEY = pytest.StashKey[dict[str, Any]]()
@@ -143,6 +143,7 @@ class ConformanceReport:
             "profiles": profiles,
             "checks": checks,
             "reproduce": " ".join(["pytest", *sys.argv[1:]]),
+            **certification.report_fields(self.config),
         }
 
 

@@ -23,10 +23,12 @@ from typing import Any
 import yaml
 
 from kserve_conformance.errors import SetupError
+from kserve_conformance.timeouts import DEFAULT
 
 DATA = Path(str(resources.files("kserve_conformance.kind") / "data"))
-ROLLOUT_TIMEOUT = "300s"  # per deployment
-WEBHOOK_ATTEMPTS, WEBHOOK_INTERVAL_S = 60, 5.0  # up to 5 minutes for the webhook to answer
+ROLLOUT_TIMEOUT = f"{DEFAULT.rollout_s:.0f}s"  # per deployment
+WEBHOOK_INTERVAL_S = 5.0
+WEBHOOK_ATTEMPTS = round(DEFAULT.webhook_s / WEBHOOK_INTERVAL_S)  # up to 5 minutes for the webhook to answer
 MODES = ("Standard", "Knative")
 
 

@@ -14,25 +14,33 @@ Why it is built this way:
 * **HDR histograms** (µs, 3 significant digits) so percentiles are exact to 0.1 % and workers'
   results merge without loss.
 
-Run as ``python -m kserve_conformance.load.attack``: reads the spec as one JSON line on stdin,
-prints ``ready``, waits for the start time, runs, prints the result as one JSON line.
+Run as ``python -m kserve_conformance.load.attack --parent-pid PID``: reads the spec as one JSON
+line on stdin, prints ``ready``, waits for the start time, runs (printing a ``{"progress": ...}``
+line every few seconds when the spec asks), prints the result as one JSON line. It exits at once
+if process PID goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import ctypes
 import json
+import os
 import signal
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import aiohttp
 from hdrh.histogram import HdrHistogram
+
+from kserve_conformance.timeouts import DEFAULT
 
 LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS = 1, 3_600_000_000, 3
 
@@ -134,8 +142,20 @@ def describe_error(err: BaseException, target: Target, timeout_s: float) -> str:
     return f"{target.method} {target.url}: {type(err).__name__}: {err}"
 
 
-async def attack(spec: LoadSpec, worker: int, start_ns: int) -> Recorder:
-    """Send this worker's share of the requests on schedule and record every outcome."""
+def progress_line(rec: Recorder, sent: int) -> str:
+    """What the worker has done so far, as one JSON line its parent merges across workers."""
+    ok = sum(n for code, n in rec.status.items() if 200 <= code < 400)
+    return json.dumps({"progress": {"sent": sent, "ok": ok, "errors": sum(rec.status.values()) - ok,
+                                    "latency": rec.latency.encode().decode()}})
+
+
+async def attack(spec: LoadSpec, worker: int, start_ns: int,
+                 report: Callable[[str], None] | None = None, report_every_s: float = 5.0) -> Recorder:
+    """Send this worker's share of the requests on schedule and record every outcome.
+
+    ``report`` gets a progress line every ``report_every_s`` seconds, so a minute of load is
+    not a minute of silence on the terminal.
+    """
     loop = asyncio.get_running_loop()
     rec = Recorder()
     wall_offset = time.time_ns() - time.monotonic_ns()
@@ -145,6 +165,7 @@ async def attack(spec: LoadSpec, worker: int, start_ns: int) -> Recorder:
     target = spec.target
     in_flight: set[asyncio.Task[None]] = set()
     paced = loop.create_future()
+    sent_count = [0]
 
     connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=0, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=spec.timeout_s)
@@ -167,6 +188,7 @@ async def attack(spec: LoadSpec, worker: int, start_ns: int) -> Recorder:
                        len(target.body))
 
         def launch(intended: int) -> None:
+            sent_count[0] += 1
             rec.lag.record_value(max(LOWEST_US, min((time.monotonic_ns() - intended) // 1000, HIGHEST_US)))
             task = loop.create_task(fire(intended))
             in_flight.add(task)
@@ -183,13 +205,51 @@ async def attack(spec: LoadSpec, worker: int, start_ns: int) -> Recorder:
 
         pacer = threading.Thread(target=pace, name=f"kserve-load-pacer-{worker}", daemon=True)
         pacer.start()
+        reporter = loop.create_task(_report(rec, sent_count, report, report_every_s)) if report else None
         await paced
         while in_flight:
             await asyncio.gather(*list(in_flight))
+        if reporter is not None:
+            reporter.cancel()
     return rec
 
 
-def main() -> None:
+async def _report(rec: Recorder, sent: list[int], report: Callable[[str], None], every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        report(progress_line(rec, sent[0]))
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int, poll_s: float = DEFAULT.parent_poll_s) -> None:
+    """End this worker as soon as the suite that started it is gone, however it died.
+
+    The parent kills its workers when it ends normally or is interrupted, but a SIGKILL (a CI
+    runner's hard cancel) gives it no chance: the worker would go on sending load at a real
+    cluster until its planned duration ran out. On Linux the kernel sends SIGKILL when the parent
+    dies (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and as a second line, a thread polls the parent
+    pid and exits the process when it changes.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(3)
+
+    if os.getppid() != parent:  # it died before the kernel was told
+        os._exit(3)
+    threading.Thread(target=watch, name="kserve-load-parent-watchdog", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = (sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--parent-pid"]:
+        die_with_parent(int(args[1]))
     # Ctrl-C reaches the whole process group; the parent decides when workers stop (it kills them).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The pacer thread must get the GIL soon after it wakes; the default 5 ms switch interval
@@ -199,7 +259,9 @@ def main() -> None:
     spec, worker = LoadSpec.from_json(doc["spec"]), doc["worker"]
     print("ready", flush=True)
     start_ns = int(sys.stdin.readline())
-    rec = asyncio.run(attack(spec, worker, start_ns))
+    report_every_s = float(doc.get("progress_s", 0)) or None
+    rec = asyncio.run(attack(spec, worker, start_ns, (lambda line: print(line, flush=True)) if report_every_s
+                             else None, report_every_s or 0))
     print(json.dumps(rec.to_json()), flush=True)
 
 

@@ -15,13 +15,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
 
 from kserve_conformance.errors import SetupError
-from kserve_conformance.load.attack import LoadSpec
+from kserve_conformance.load.attack import LoadSpec, new_histogram
 from kserve_conformance.load.results import LoadResult
+from kserve_conformance.timeouts import DEFAULT
 
 START_DELAY_NS = 200_000_000  # from "all ready" to the first request: every worker is waiting by then
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = DEFAULT.load_worker_ready_s
 
 
 def run_load(spec: LoadSpec, progress: Callable[[str], None] = lambda _: None) -> LoadResult:
@@ -29,12 +33,14 @@ def run_load(spec: LoadSpec, progress: Callable[[str], None] = lambda _: None) -
         raise SetupError(f"invalid load: rate {spec.rate:g}/s, duration {spec.duration_s:g}s, "
                          f"{spec.workers} workers", "use --load-rate > 0, --load-duration > 0, --load-workers >= 1")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    procs = [subprocess.Popen([sys.executable, "-m", "kserve_conformance.load.attack"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=env) for _ in range(spec.workers)]
+    command = [sys.executable, "-m", "kserve_conformance.load.attack", "--parent-pid", str(os.getpid())]
+    procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(spec.workers)]
     try:
         for worker, proc in enumerate(procs):
             assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(json.dumps({"spec": spec.to_json(), "worker": worker}) + "\n")
+            doc = {"spec": spec.to_json(), "worker": worker, "progress_s": DEFAULT.load_progress_s}
+            proc.stdin.write(json.dumps(doc) + "\n")
             proc.stdin.flush()
         for proc in procs:
             line = _read_line(proc, READY_TIMEOUT_S)
@@ -49,9 +55,9 @@ def run_load(spec: LoadSpec, progress: Callable[[str], None] = lambda _: None) -
         progress(f"load: {spec.rate:g} req/s for {spec.duration_s:g}s from {spec.workers} worker(s) → "
                  f"{spec.target.method} {spec.target.url}")
         budget = spec.duration_s + spec.timeout_s + READY_TIMEOUT_S
-        results = [json.loads(_read_line(proc, budget)) for proc in procs]
+        results = _collect(procs, budget, Progress(spec, progress, (start_ns - time.monotonic_ns()) / 1e9))
         for proc in procs:
-            proc.wait(timeout=10)
+            proc.wait(timeout=DEFAULT.load_worker_exit_s)
         return LoadResult.merge(spec, results)
     finally:
         for proc in procs:
@@ -61,6 +67,44 @@ def run_load(spec: LoadSpec, progress: Callable[[str], None] = lambda _: None) -
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     stream.close()
+
+
+class Progress:
+    """Merges the workers' progress lines into one line on the terminal."""
+
+    def __init__(self, spec: LoadSpec, say: Callable[[str], None], start_in_s: float) -> None:
+        self.spec, self.say = spec, say
+        self.start = time.monotonic() + start_in_s
+        self.latest: dict[int, dict[str, Any]] = {}
+
+    def update(self, worker: int, doc: dict[str, Any]) -> None:
+        self.latest[worker] = doc
+        if len(self.latest) < self.spec.workers:
+            return
+        latency = new_histogram()
+        for d in self.latest.values():
+            latency.add(HdrHistogram.decode(d["latency"].encode()))
+        sent, ok, errors = (sum(d[k] for d in self.latest.values()) for k in ("sent", "ok", "errors"))
+        p99 = f"{latency.get_value_at_percentile(99) / 1000:.3f}ms" if ok + errors else "-"
+        self.say(f"load: {time.monotonic() - self.start:.0f}s of {self.spec.duration_s:g}s, sent {sent}, ok {ok}, "
+                 f"errors {errors}, p99 so far {p99}")
+        self.latest.clear()
+
+
+def _collect(procs: list[subprocess.Popen[str]], timeout_s: float, progress: Progress) -> list[dict[str, Any]]:
+    """Each worker's result line, passing its progress lines on as they come."""
+    results: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(results) < len(procs):
+        for worker, proc in enumerate(procs):
+            if worker in results:
+                continue
+            doc = json.loads(_read_line(proc, max(0.0, deadline - time.monotonic())))
+            if "progress" in doc:
+                progress.update(worker, doc["progress"])
+            else:
+                results[worker] = doc
+    return [results[w] for w in range(len(procs))]
 
 
 def _read_line(proc: subprocess.Popen[str], timeout_s: float) -> str:

@@ -34,6 +34,7 @@ from kserve_conformance.local.resources import INFERENCESERVICES, RESOURCES
 from kserve_conformance.local.runtimes import IMAGE, NoRuntime
 from kserve_conformance.local.storage import StorageError, StorageMap
 from kserve_conformance.local.store import Obj, Store, now
+from kserve_conformance.timeouts import DEFAULT
 from kserve_conformance.urls import KNATIVE, IngressConfig, expected_urls, service_mode
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ PODS = next(r for r in RESOURCES if r.plural == "pods")
 EVENTS = next(r for r in RESOURCES if r.plural == "events")
 FINALIZER = "inferenceservice.finalizers"
 KNATIVE_CONDITIONS = ("RoutesReady", "LatestDeploymentReady", "PredictorRouteReady", "PredictorConfigurationReady")
-MODEL_SERVER_STARTUP_S = 120.0
+MODEL_SERVER_STARTUP_S = DEFAULT.model_server_startup_s
 # A kubelet's CrashLoopBackOff starts at 10 s and doubles to 5 min; the local target starts at 1 s
 # so that a self-test sees a restart in seconds, and caps at 30 s.
 RESTART_BACKOFF_S, RESTART_BACKOFF_MAX_S = 1.0, 30.0

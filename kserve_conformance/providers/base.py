@@ -14,8 +14,10 @@ from typing import Protocol
 import urllib3
 from kubernetes import client, config
 
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 120.0
+from kserve_conformance.timeouts import DEFAULT
+
+CONNECT_TIMEOUT_S = DEFAULT.api_connect_s
+READ_TIMEOUT_S = DEFAULT.api_read_s
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,10 @@ from kserve_conformance.errors import SetupError
 from kserve_conformance.ingress import kubectl_binary
 from kserve_conformance.kind.install import plan, releases, run_plan
 from kserve_conformance.providers.base import ClusterAccess, api_client
+from kserve_conformance.timeouts import DEFAULT
 
 KSERVE_CRD = "inferenceservices.serving.kserve.io"
-KIND_COMMAND_TIMEOUT_S = 600.0
+KIND_COMMAND_TIMEOUT_S = DEFAULT.kind_command_s
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from kserve_conformance.errors import SetupError
 from kserve_conformance.providers.base import ClusterAccess, api_client
+from kserve_conformance.timeouts import DEFAULT
 
-STARTUP_TIMEOUT_S = 60.0
-STOP_GRACE_S = 15.0
+STARTUP_TIMEOUT_S = DEFAULT.local_startup_s
+STOP_GRACE_S = DEFAULT.local_stop_grace_s
 
 
 @dataclass

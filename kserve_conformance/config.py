@@ -1,0 +1,161 @@
+"""The run's configuration: read from pytest's options once, validated, then passed around.
+
+Options used to be read with ``getoption`` wherever they were needed, so a bad value
+(``--load-rate=-5``, ``--services=nosuch``) surfaced late, as a collection error or a failed
+check, or not at all. Here every option is checked when pytest configures the plugin and a bad
+one ends the run at once with one line per problem and exit code 4 (pytest's usage error).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kserve_conformance import catalog
+from kserve_conformance.local.storage import StorageError, StorageMap
+from kserve_conformance.report import IMPLEMENTATION_FIELDS
+from kserve_conformance.timeouts import Timeouts
+
+KEY = pytest.StashKey["SuiteConfig"]()
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    rate: float = 500.0  # requests per second, all workers together
+    duration_s: float = 60.0
+    workers: int = 1
+    max_lag_ms: float = 10.0  # generator scheduling lag p99 above which a run is invalid
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What the load check judges by (``load.slo.SLO`` is built from it)."""
+
+    p99_ms: float | None = 100.0
+    p50_ms: float | None = None
+    max_ms: float | None = None
+    error_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    cluster: str = "local"
+    report_dir: Path = Path("reports")
+    namespace: str | None = None  # the user's namespace, never created or deleted
+    kserve_namespace: str = "kserve"
+    ingress_endpoint: str | None = None
+    resolvable_domain: bool = False
+    services: tuple[str, ...] | None = None  # None: every service in the catalog
+    consecutive_successes: int = 3
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    load: LoadOptions = field(default_factory=LoadOptions)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    storage: StorageMap = field(default_factory=StorageMap)
+    endpoint: str | None = None
+    model_name: str | None = None
+    protocol: str = "v1"
+    grpc_endpoint: str | None = None
+    certification: bool = False
+    implementation: dict[str, str] = field(default_factory=dict)
+
+    def service_entries(self) -> list[catalog.ServiceEntry]:
+        return catalog.services(",".join(self.services) if self.services is not None else None)
+
+
+_active = SuiteConfig()
+
+
+def active() -> SuiteConfig:
+    """The configuration of the running session (defaults outside one).
+
+    For module-level values of check modules, which are imported after ``pytest_configure``
+    built the configuration; everything else gets it from ``of(config)``.
+    """
+    return _active
+
+
+def of(config: pytest.Config) -> SuiteConfig:
+    return config.stash.get(KEY, _active)
+
+
+class OptionErrors:
+    """Collects every bad option, so one run names them all (one line each)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config, self.problems = config, []  # type: list[str]
+
+    def number(self, name: str, *, minimum: float = 0.0, inclusive: bool = False, optional: bool = False,
+               maximum: float | None = None) -> Any:
+        value = self.config.getoption(name.replace("-", "_"))
+        if value is None and optional:
+            return None
+        bad = (not isinstance(value, int | float) or math.isnan(value) or math.isinf(value)
+               or (value < minimum if inclusive else value <= minimum) or (maximum is not None and value > maximum))
+        if bad:
+            lower = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
+            upper = f" and <= {maximum:g}" if maximum is not None else ""
+            self.problems.append(f"--{name}={value}: must be a finite number {lower}{upper}")
+        return value
+
+
+def build(config: pytest.Config) -> SuiteConfig:
+    """Read and validate every option; raise ``pytest.UsageError`` naming each bad one."""
+    errors = OptionErrors(config)
+    timeouts = Timeouts(ready_s=errors.number("ready-timeout"), consistency_s=errors.number("consistency-timeout"),
+                        request_s=errors.number("request-timeout"), load_request_s=errors.number("load-timeout"))
+    load = LoadOptions(rate=errors.number("load-rate"), duration_s=errors.number("load-duration"),
+                       workers=errors.number("load-workers", minimum=1, inclusive=True),
+                       max_lag_ms=errors.number("load-max-lag-ms"))
+    thresholds = Thresholds(p99_ms=errors.number("slo-p99-ms", optional=True),
+                            p50_ms=errors.number("slo-p50-ms", optional=True),
+                            max_ms=errors.number("slo-max-ms", optional=True),
+                            error_rate=errors.number("slo-error-rate", inclusive=True, maximum=1.0))
+    consecutive = errors.number("consecutive-successes", minimum=1, inclusive=True)
+    services = _services(config.getoption("services"), errors.problems)
+    try:
+        storage = StorageMap.parse(config.getoption("storage_uri_map"))
+    except StorageError as err:
+        errors.problems.append(str(err))
+        storage = StorageMap()
+    # (--kubeconfig is the provider's to check: kind writes it, the others name the fix)
+    crd = config.getoption("local_crd")
+    if crd and not Path(crd).is_file():
+        errors.problems.append(f"--local-crd={crd}: no such file")
+    suite = SuiteConfig(
+        cluster=config.getoption("cluster"), report_dir=Path(config.getoption("report_dir")), services=services,
+        namespace=config.getoption("namespace"), kserve_namespace=config.getoption("kserve_namespace"),
+        ingress_endpoint=config.getoption("ingress_endpoint"), resolvable_domain=config.getoption("resolvable_domain"),
+        consecutive_successes=consecutive, timeouts=timeouts, load=load, thresholds=thresholds, storage=storage,
+        endpoint=config.getoption("endpoint"), model_name=config.getoption("model_name"),
+        protocol=config.getoption("protocol"), grpc_endpoint=config.getoption("grpc_endpoint"),
+        certification=config.getoption("certification"),
+        implementation={f: config.getoption(f"implementation_{f}") for f in IMPLEMENTATION_FIELDS},
+    )
+    if errors.problems:
+        raise pytest.UsageError(*(f"kserve-conformance: {p}" for p in errors.problems))
+    return suite
+
+
+def _services(selected: str | None, problems: list[str]) -> tuple[str, ...] | None:
+    if selected is None:
+        return None
+    wanted = tuple(s.strip() for s in selected.split(",") if s.strip())
+    known = [e.id for e in catalog.services()]
+    unknown = [s for s in wanted if s not in known]
+    if unknown or not wanted:
+        problems.append(f"--services={selected}: unknown service id(s) {', '.join(unknown) or '(none given)'}; "
+                        f"known: {', '.join(known)}")
+    return wanted
+
+
+def install(config: pytest.Config) -> SuiteConfig:
+    """Build the configuration and make it the session's."""
+    global _active
+    suite = build(config)
+    config.stash[KEY] = suite
+    _active = suite
+    return suite

@@ -1,0 +1,164 @@
+"""A certification run's bundle is accepted; each tampered or narrowed copy is rejected, by name.
+
+One real certification run on the local target (the full suite, published thresholds) makes the
+bundle; the negative controls change copies of it the way a careless or dishonest submitter
+would, re-computing the manifest where a smart one would, so that it is the cross-checks (JUnit
+against report, counts against checks, checks against the suite) that must catch them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kserve_conformance import bundle, verify
+from tests.controls.runner import REPO, suite_env
+
+IMPLEMENTATION = {"organization": "Example", "project": "kserve-local", "url": "https://example.com",
+                  "version": "0.21.0", "contact": "ops@example.com"}
+
+
+@pytest.fixture(scope="session")
+def certified(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    report_dir = tmp_path_factory.mktemp("certification") / "reports"
+    command = [sys.executable, "-m", "pytest", str(REPO / "conformance"), "--rootdir", str(REPO), "-q",
+               "--certification", f"--report-dir={report_dir}",
+               *(f"--implementation-{k}={v}" for k, v in IMPLEMENTATION.items())]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200, env=suite_env())
+    path = report_dir / "kserve-conformance-kserve-local-0.21.0.tar.gz"
+    assert path.is_file(), f"no bundle (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+    assert f"kserve-conformance verify {path}" in done.stdout, done.stdout[-2000:]
+    return path
+
+
+def tampered(tmp_path: Path, original: Path, change: Callable[[dict[str, bytes]], None], rehash: bool = True) -> Path:
+    files = bundle.read(original)
+    change(files)
+    if rehash:
+        manifest = json.loads(files[bundle.MANIFEST])
+        manifest["files"] = {name: bundle.sha256(data) for name, data in files.items() if name != bundle.MANIFEST}
+        files[bundle.MANIFEST] = json.dumps(manifest).encode()
+    out = tmp_path / original.name
+    bundle.write_files(out, files)
+    return out
+
+
+def edit_report(files: dict[str, bytes], change: Callable[[dict[str, Any]], None]) -> None:
+    report = yaml.safe_load(files[bundle.REPORT])
+    change(report)
+    files[bundle.REPORT] = yaml.safe_dump(report, sort_keys=False).encode()
+
+
+def edit_junit(files: dict[str, bytes], change: Callable[[ET.Element], None]) -> None:
+    root = ET.fromstring(files[bundle.JUNIT])
+    change(root)
+    files[bundle.JUNIT] = ET.tostring(root)
+
+
+def cases(root: ET.Element, check: str) -> list[ET.Element]:
+    return [c for c in root.iter("testcase")
+            if any(p.get("name") == verify.CHECK and p.get("value") == check for p in c.iter("property"))]
+
+
+def core_check(files: dict[str, bytes]) -> dict[str, Any]:
+    report = yaml.safe_load(files[bundle.REPORT])
+    return next(c for c in report["checks"] if c["level"] == "core" and c["outcome"] == "passed")
+
+
+def test_certification_bundle_is_accepted(certified: Path) -> None:
+    assert verify.verify(certified) == []
+    files = bundle.read(certified)
+    for name in (bundle.REPORT, bundle.JUNIT, bundle.LOG, bundle.MANIFEST):
+        assert name in files, sorted(files)
+    assert any(name.startswith("allure-results/") for name in files), sorted(files)
+    assert any(name.startswith("load/") for name in files), sorted(files)
+    report = yaml.safe_load(files[bundle.REPORT])
+    assert report["mode"] == "certification" and "--certification" in report["command"]
+    assert report["environment"]["suite"] == report["suiteVersion"] and report["environment"]["plugins"]
+    assert "core:" in files[bundle.LOG].decode(), "the terminal log ends with the summary"
+
+
+def test_edited_report_is_rejected(certified: Path, tmp_path: Path) -> None:
+    path = tampered(tmp_path, certified, lambda f: edit_report(
+        f, lambda r: r["implementation"].update(version="9.9.9")), rehash=False)
+    assert f"{bundle.REPORT}: SHA-256 does not match the manifest (edited after the run)" in verify.verify(path)
+
+
+def test_deleted_file_is_rejected(certified: Path, tmp_path: Path) -> None:
+    path = tampered(tmp_path, certified, lambda f: f.pop(bundle.LOG), rehash=False)
+    assert f"{bundle.LOG}: listed in the manifest but missing from the bundle (deleted)" in verify.verify(path)
+
+
+def test_failed_check_removed_from_the_report_is_rejected(certified: Path, tmp_path: Path) -> None:
+    """The run failed a check (JUnit says so); the report was rewritten without it and recounted."""
+    victim = core_check(bundle.read(certified))["name"]
+
+    def change(files: dict[str, bytes]) -> None:
+        edit_junit(files, lambda root: [c.append(ET.Element("failure", message="boom"))
+                                        for c in cases(root, victim)])
+
+        def drop(report: dict[str, Any]) -> None:
+            report["checks"] = [c for c in report["checks"] if c["name"] != victim]
+            report["profiles"] = verify.recount(report["checks"])
+        edit_report(files, drop)
+
+    problems = verify.verify(tampered(tmp_path, certified, change))
+    assert any(f"check {victim} " in p and "failed in junit.xml but is missing from the report" in p
+               for p in problems), problems
+
+
+def test_altered_counts_are_rejected(certified: Path, tmp_path: Path) -> None:
+    path = tampered(tmp_path, certified, lambda f: edit_report(
+        f, lambda r: r["profiles"]["core"].update(passed=r["profiles"]["core"]["passed"] + 1)))
+    assert any("profiles.core.passed" in p and "(altered counts)" in p for p in verify.verify(path))
+
+
+def test_non_certification_run_is_rejected(certified: Path, tmp_path: Path) -> None:
+    path = tampered(tmp_path, certified, lambda f: edit_report(f, lambda r: r.update(mode="default")))
+    assert f"{bundle.REPORT}: mode is 'default', not 'certification' (not a certification run)" in verify.verify(path)
+
+
+def test_narrowed_selection_is_rejected(certified: Path, tmp_path: Path) -> None:
+    """As a normal run with -k would leave it: one check never ran, and the report says how."""
+    victim = core_check(bundle.read(certified))["name"]
+
+    def change(files: dict[str, bytes]) -> None:
+        def narrow(report: dict[str, Any]) -> None:
+            report["checks"] = [c for c in report["checks"] if c["name"] != victim]
+            report["profiles"] = verify.recount(report["checks"])
+            report["selection"]["narrowedBy"] = [f"-k not {victim}"]
+        edit_report(files, narrow)
+
+        def drop(root: ET.Element) -> None:
+            for suite in root.iter("testsuite"):
+                for case in cases(suite, victim):
+                    suite.remove(case)
+        edit_junit(files, drop)
+
+    problems = verify.verify(tampered(tmp_path, certified, change))
+    assert f"{bundle.REPORT}: narrowed selection: -k not {victim}" in problems, problems
+    assert f"{bundle.REPORT}: narrowed selection: check {victim} did not run" in problems, problems
+
+
+def test_unreleased_suite_version_is_rejected(certified: Path, tmp_path: Path) -> None:
+    path = tampered(tmp_path, certified, lambda f: edit_report(f, lambda r: r.update(suiteVersion="0.1.1.dev3")))
+    assert any("suiteVersion '0.1.1.dev3' is not a released" in p for p in verify.verify(path))
+
+
+def test_verifier_command_exits_1_with_one_line_per_problem(certified: Path, tmp_path: Path) -> None:
+    path = tampered(tmp_path, certified, lambda f: f.pop(bundle.LOG), rehash=False)
+    done = subprocess.run([sys.executable, "-m", "kserve_conformance.cli", "verify", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout.strip().splitlines() == [
+        f"{path}: {bundle.LOG}: listed in the manifest but missing from the bundle (deleted)"], done.stdout
+    ok = subprocess.run([sys.executable, "-m", "kserve_conformance.cli", "verify", str(certified)],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"{certified}: OK", ok.stdout + ok.stderr
