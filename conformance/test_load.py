@@ -26,14 +26,14 @@ from kserve_conformance.spec import EXTENDED, INVALID, conformance
 pytestmark = pytest.mark.load
 
 
-def load_spec(config: pytest.Config, service: DeployedService) -> LoadSpec:
+def load_spec(config: pytest.Config, kserve_service: DeployedService) -> LoadSpec:
     suite = suite_config.of(config)
-    payload = service.entry.payloads["load"]
-    dataplane = service.dataplane
+    payload = kserve_service.entry.payloads["load"]
+    dataplane = kserve_service.dataplane
     headers = {"Content-Type": "application/json"}
     if dataplane.host:
         headers["Host"] = dataplane.host
-    url = f"{dataplane.base_url}{dataplane.path_prefix}{payload['path'].format(name=service.name)}"
+    url = f"{dataplane.base_url}{dataplane.path_prefix}{payload['path'].format(name=kserve_service.name)}"
     return LoadSpec(Target(payload["method"], url, headers, json.dumps(payload["request"]).encode()),
                     rate=suite.load.rate, duration_s=suite.load.duration_s, workers=suite.load.workers,
                     timeout_s=suite.timeouts.load_request_s)
@@ -48,19 +48,19 @@ def slo_from(config: pytest.Config) -> SLO:
 
 @conformance("LoadSLO", "Open-loop constant-rate load (default 500 req/s for 60 s, as SEED.md step 6) meets "
              "the latency and error-rate thresholds.", level=EXTENDED, features=("load",))
-def test_load_meets_slo(request: pytest.FixtureRequest, service: DeployedService) -> None:
+def test_load_meets_slo(request: pytest.FixtureRequest, kserve_service: DeployedService) -> None:
     config = request.config
-    service.settle()
-    spec, slo = load_spec(config, service), slo_from(config)
+    kserve_service.settle()
+    spec, slo = load_spec(config, kserve_service), slo_from(config)
     with allure.step(f"Load {spec.target.method} {spec.target.url} at {spec.rate:g}/s for {spec.duration_s:g}s"):
         result = run_load(spec, progress(config))
     judgement = judge(result, slo)
-    out_dir = suite_config.of(config).report_dir / "load" / service.entry.id
-    files = write_all(result, slo, judgement, out_dir, f"{service.entry.id}: {spec.rate:g} req/s")
+    out_dir = suite_config.of(config).report_dir / "load" / kserve_service.entry.id
+    files = write_all(result, slo, judgement, out_dir, f"{kserve_service.entry.id}: {spec.rate:g} req/s")
     allure.attach(vegeta_text(result), name="vegeta report", attachment_type=allure.attachment_type.TEXT)
     allure.attach.file(files["latency.png"], name="latency", attachment_type=allure.attachment_type.PNG)
     allure.attach.file(files["summary.json"], name="summary", attachment_type=allure.attachment_type.JSON)
-    progress(config)(f"load {service.entry.id}: {result.successes}/{result.requests} ok, "
+    progress(config)(f"load {kserve_service.entry.id}: {result.successes}/{result.requests} ok, "
                      f"p99 {result.latency_us(99) / 1000:.3f}ms → {out_dir}")
     if judgement.invalid:
         pytest.fail(f"{INVALID} {'; '.join(judgement.invalid)} | measured: {result.summary()}", pytrace=False)

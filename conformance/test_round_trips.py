@@ -17,28 +17,28 @@ from kserve_conformance.fixtures.services import DeployedService
 pytestmark = pytest.mark.round_trip
 
 
-def timed(benchmark: Any, service: DeployedService, call: Any) -> Exchange:
-    service.settle()
+def timed(benchmark: Any, kserve_service: DeployedService, call: Any) -> Exchange:
+    kserve_service.settle()
     return benchmark.pedantic(call, rounds=200, warmup_rounds=10, iterations=1)
 
 
 @pytest.mark.services(protocol="v1")
-def test_v1_predict(benchmark: Any, service: DeployedService) -> None:
-    tutorial = service.entry.payloads["tutorial"]
-    path = f"/v1/models/{service.name}:predict"
-    exchange = timed(benchmark, service, lambda: service.dataplane.post_json(path, tutorial["request"]))
+def test_v1_predict(benchmark: Any, kserve_service: DeployedService) -> None:
+    tutorial = kserve_service.entry.payloads["tutorial"]
+    path = f"/v1/models/{kserve_service.name}:predict"
+    exchange = timed(benchmark, kserve_service, lambda: kserve_service.dataplane.post_json(path, tutorial["request"]))
     assert exchange.status == 200 and exchange.json() == tutorial["exact"], exchange.describe()
 
 
 @pytest.mark.services(protocol="v2")
-def test_v2_infer(benchmark: Any, service: DeployedService) -> None:
-    infer = service.entry.payloads["infer"]
-    path = f"/v2/models/{service.name}/infer"
-    exchange = timed(benchmark, service, lambda: service.dataplane.post_json(path, infer["request"]))
+def test_v2_infer(benchmark: Any, kserve_service: DeployedService) -> None:
+    infer = kserve_service.entry.payloads["infer"]
+    path = f"/v2/models/{kserve_service.name}/infer"
+    exchange = timed(benchmark, kserve_service, lambda: kserve_service.dataplane.post_json(path, infer["request"]))
     assert exchange.status == 200, exchange.describe()
     assert [int(x) for x in exchange.json()["outputs"][0]["data"]] == infer["classes"], exchange.describe()
 
 
-def test_model_ready(benchmark: Any, service: DeployedService) -> None:
-    exchange = timed(benchmark, service, lambda: service.dataplane.get(service.readiness_path()))
+def test_model_ready(benchmark: Any, kserve_service: DeployedService) -> None:
+    exchange = timed(benchmark, kserve_service, lambda: kserve_service.dataplane.get(kserve_service.readiness_path()))
     assert exchange.status == 200, exchange.describe()

@@ -13,34 +13,35 @@ from kserve_conformance.spec import EXTENDED, conformance
 pytestmark = pytest.mark.services(protocol="v1")
 
 
-@pytest.mark.usefixtures("applied_service")  # an ingress exists only in front of a cluster
+@pytest.mark.usefixtures("kserve_applied_service")  # an ingress exists only in front of a cluster
 @conformance("IngressRoutesHost", "The ingress routes the service's Host header to its predictor: "
              "N consecutive non-404 answers after Ready.")
-def test_ingress_routes_host(service: DeployedService) -> None:
-    path = service.readiness_path()
-    with allure.step(f"GET {path} with Host {service.expected.host}"):
-        answers = consecutive_successes(lambda: service.dataplane.get(path), service.consecutive,
-                                        service.consistency_s, ok=lambda e: e.status != 404)
+def test_ingress_routes_host(kserve_service: DeployedService) -> None:
+    path = kserve_service.readiness_path()
+    with allure.step(f"GET {path} with Host {kserve_service.expected.host}"):
+        answers = consecutive_successes(lambda: kserve_service.dataplane.get(path), kserve_service.consecutive,
+                                        kserve_service.consistency_s, ok=lambda e: e.status != 404)
         attach_exchange(answers[-1])
 
 
 @conformance("ModelReadyV1", "GET /v1/models/{name} answers 200 with {name, ready: true}.")
-def test_model_ready(service: DeployedService) -> None:
-    service.settle()
-    exchange = service.dataplane.get(f"/v1/models/{service.name}")
+def test_model_ready(kserve_service: DeployedService) -> None:
+    kserve_service.settle()
+    exchange = kserve_service.dataplane.get(f"/v1/models/{kserve_service.name}")
     attach_exchange(exchange)
     assert exchange.status == 200, f"model status answered {exchange.status}: {exchange.describe()}"
     body = exchange.json()
-    assert body.get("name") == service.name, f"model status names {body.get('name')!r}, expected {service.name!r}"
+    assert body.get("name") == kserve_service.name, (
+        f"model status names {body.get('name')!r}, expected {kserve_service.name!r}")
     assert body.get("ready") is True, f"model reports ready={body.get('ready')!r}: {body}"
 
 
 @conformance("PredictTutorial", "The tutorial's request returns exactly {\"predictions\": [1, 1]}.")
-def test_predict_tutorial(service: DeployedService) -> None:
-    tutorial = service.entry.payloads["tutorial"]
-    service.settle()
-    with allure.step(f"POST /v1/models/{service.name}:predict"):
-        exchange = service.dataplane.post_json(f"/v1/models/{service.name}:predict", tutorial["request"])
+def test_predict_tutorial(kserve_service: DeployedService) -> None:
+    tutorial = kserve_service.entry.payloads["tutorial"]
+    kserve_service.settle()
+    with allure.step(f"POST /v1/models/{kserve_service.name}:predict"):
+        exchange = kserve_service.dataplane.post_json(f"/v1/models/{kserve_service.name}:predict", tutorial["request"])
         attach_exchange(exchange)
     assert exchange.status == 200, f"predict answered {exchange.status}: {exchange.describe()}"
     assert exchange.json() == tutorial["exact"], (
@@ -49,10 +50,10 @@ def test_predict_tutorial(service: DeployedService) -> None:
 
 @conformance("PredictWithoutContentType", "The tutorial's `curl -d` (form content type, JSON body) is "
              "answered like a JSON request.", level=EXTENDED, features=("V1FormBody",))
-def test_predict_without_json_content_type(service: DeployedService) -> None:
-    tutorial = service.entry.payloads["tutorial"]
-    service.settle()
-    exchange = service.dataplane.post_json(f"/v1/models/{service.name}:predict", tutorial["request"],
+def test_predict_without_json_content_type(kserve_service: DeployedService) -> None:
+    tutorial = kserve_service.entry.payloads["tutorial"]
+    kserve_service.settle()
+    exchange = kserve_service.dataplane.post_json(f"/v1/models/{kserve_service.name}:predict", tutorial["request"],
                                            content_type="application/x-www-form-urlencoded")
     attach_exchange(exchange)
     assert exchange.status == 200, f"predict with curl's form content type answered {exchange.describe()}"
@@ -60,9 +61,9 @@ def test_predict_without_json_content_type(service: DeployedService) -> None:
 
 
 @conformance("PredictClasses", "Predict returns the right iris class for inputs covering all three classes.")
-def test_predict_classes(service: DeployedService, case: dict) -> None:
-    service.settle()
-    exchange = service.dataplane.post_json(f"/v1/models/{service.name}:predict", case["request"])
+def test_predict_classes(kserve_service: DeployedService, case: dict) -> None:
+    kserve_service.settle()
+    exchange = kserve_service.dataplane.post_json(f"/v1/models/{kserve_service.name}:predict", case["request"])
     attach_exchange(exchange)
     assert exchange.status == 200, f"predict answered {exchange.status}: {exchange.describe()}"
     predictions = exchange.json().get("predictions")

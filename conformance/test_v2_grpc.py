@@ -27,23 +27,23 @@ CONTENTS = {"FP32": "fp32_contents", "FP64": "fp64_contents", "INT64": "int64_co
 
 
 @pytest.fixture(scope="session")
-def stub(service: DeployedService) -> Iterator[pb_grpc.GRPCInferenceServiceStub]:
-    if not service.grpc_target:
+def stub(kserve_service: DeployedService) -> Iterator[pb_grpc.GRPCInferenceServiceStub]:
+    if not kserve_service.grpc_target:
         not_supported("gRPC", "no gRPC endpoint reachable from here; pass --grpc-endpoint HOST:PORT "
                               "(e.g. a kubectl port-forward to the predictor's gRPC port)")
-    with grpc.insecure_channel(service.grpc_target) as channel:
+    with grpc.insecure_channel(kserve_service.grpc_target) as channel:
         yield pb_grpc.GRPCInferenceServiceStub(channel)
 
 
-def infer_request(service: DeployedService, model: str | None = None) -> pb.ModelInferRequest:
-    request: dict[str, Any] = service.entry.payloads["infer"]["request"]
+def infer_request(kserve_service: DeployedService, model: str | None = None) -> pb.ModelInferRequest:
+    request: dict[str, Any] = kserve_service.entry.payloads["infer"]["request"]
     tensors = []
     for tensor in request["inputs"]:
         values = list(oip.flatten(tensor["data"]))
         contents = pb.InferTensorContents(**{CONTENTS[tensor["datatype"]]: values})
         tensors.append(pb.ModelInferRequest.InferInputTensor(name=tensor["name"], datatype=tensor["datatype"],
                                                              shape=tensor["shape"], contents=contents))
-    return pb.ModelInferRequest(model_name=model or service.name, id=request["id"], inputs=tensors)
+    return pb.ModelInferRequest(model_name=model or kserve_service.name, id=request["id"], inputs=tensors)
 
 
 def output_values(reply: pb.ModelInferResponse, index: int = 0) -> list[Any]:
@@ -74,24 +74,25 @@ def test_server_metadata(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
 
 
 @conformance("GrpcModelReady", "ModelReady says ready for the served model.")
-def test_model_ready(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
-    reply = stub.ModelReady(pb.ModelReadyRequest(name=service.name), timeout=TIMEOUT_S)
-    assert reply.ready is True, f"ModelReady({service.name}) returned ready=false"
+def test_model_ready(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+    reply = stub.ModelReady(pb.ModelReadyRequest(name=kserve_service.name), timeout=TIMEOUT_S)
+    assert reply.ready is True, f"ModelReady({kserve_service.name}) returned ready=false"
 
 
 @conformance("GrpcModelMetadata", "ModelMetadata answers under the model's own name.")
-def test_model_metadata(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
-    reply = stub.ModelMetadata(pb.ModelMetadataRequest(name=service.name), timeout=TIMEOUT_S)
-    assert reply.name == service.name, f"ModelMetadata names {reply.name!r}, expected {service.name!r}"
+def test_model_metadata(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+    reply = stub.ModelMetadata(pb.ModelMetadataRequest(name=kserve_service.name), timeout=TIMEOUT_S)
+    assert reply.name == kserve_service.name, f"ModelMetadata names {reply.name!r}, expected {kserve_service.name!r}"
 
 
 @conformance("GrpcModelInfer", "ModelInfer returns classes [1, 1], echoes the id and names the model.")
-def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
-    request = infer_request(service)
+def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+    request = infer_request(kserve_service)
     reply = stub.ModelInfer(request, timeout=TIMEOUT_S)
-    assert reply.model_name == service.name, f"model_name is {reply.model_name!r}, expected {service.name!r}"
+    assert reply.model_name == kserve_service.name, (
+        f"model_name is {reply.model_name!r}, expected {kserve_service.name!r}")
     assert reply.id == request.id, f"response id is {reply.id!r}, request id was {request.id!r}"
-    classes = service.entry.payloads["infer"]["classes"]
+    classes = kserve_service.entry.payloads["infer"]["classes"]
     values = output_values(reply)
     assert values == classes, f"ModelInfer returned {values}, expected {classes}"
     assert oip.element_count(list(reply.outputs[0].shape)) == len(values), (
@@ -99,16 +100,16 @@ def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedSe
 
 
 @conformance("GrpcUnknownModel", "ModelInfer for a model that does not exist fails with a not-found-class status.")
-def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
+def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        stub.ModelInfer(infer_request(service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
+        stub.ModelInfer(infer_request(kserve_service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
     code = err.value.code()  # type: ignore[attr-defined]
     expected = sorted(c.name for c in NOT_FOUND_CLASS)
     assert code in NOT_FOUND_CLASS, f"unknown model answered {code}, expected one of {expected}"
 
 
 @conformance("GrpcUnknownModelNotFound", "The not-found status is exactly NOT_FOUND.", level=EXTENDED)
-def test_unknown_model_not_found(stub: pb_grpc.GRPCInferenceServiceStub, service: DeployedService) -> None:
+def test_unknown_model_not_found(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        stub.ModelInfer(infer_request(service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
+        stub.ModelInfer(infer_request(kserve_service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND, f"unknown model answered {err.value.code()}"  # type: ignore[attr-defined]

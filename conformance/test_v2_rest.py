@@ -27,21 +27,22 @@ pytestmark = pytest.mark.services(protocol="v2")
 ERROR_CASES: list[dict[str, Any]] = load_yaml(DATA / "payloads" / "iris-v2.yaml")["errors"]
 
 
-def get(service: DeployedService, path: str) -> Exchange:
-    service.settle()
+def get(kserve_service: DeployedService, path: str) -> Exchange:
+    kserve_service.settle()
     with allure.step(f"GET {path}"):
-        exchange = service.dataplane.get(path)
+        exchange = kserve_service.dataplane.get(path)
         attach_exchange(exchange)
     return exchange
 
 
-def infer(service: DeployedService, body: bytes | dict[str, Any], model: str | None = None,
+def infer(kserve_service: DeployedService, body: bytes | dict[str, Any], model: str | None = None,
           headers: dict[str, str] | None = None) -> Exchange:
-    service.settle()
-    path = f"/v2/models/{model or service.name}/infer"
+    kserve_service.settle()
+    path = f"/v2/models/{model or kserve_service.name}/infer"
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     with allure.step(f"POST {path}"):
-        exchange = service.dataplane.request("POST", path, raw, {"Content-Type": "application/json", **(headers or {})})
+        exchange = kserve_service.dataplane.request("POST", path, raw,
+                                                    {"Content-Type": "application/json", **(headers or {})})
         attach_exchange(exchange)
     return exchange
 
@@ -61,9 +62,9 @@ def conforms(exchange: Exchange, schema: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def server_metadata(service: DeployedService) -> dict[str, Any] | None:
+def server_metadata(kserve_service: DeployedService) -> dict[str, Any] | None:
     """Who the server says it is: decides which known deviations apply."""
-    exchange = service.dataplane.get("/v2")
+    exchange = kserve_service.dataplane.get("/v2")
     doc, problem = oip.body_json(exchange.status, exchange.response_headers, exchange.response_body)
     return doc if exchange.status == 200 and problem is None and isinstance(doc, dict) else None
 
@@ -78,15 +79,15 @@ def deviation(request: pytest.FixtureRequest, server_metadata: dict[str, Any] | 
 
 @conformance("ServerLive", "GET /v2/health/live answers 200: \"A 200 status code indicates true\"; the "
              "OpenAPI gives this endpoint only a 200 response, with no body.")
-def test_server_live(service: DeployedService) -> None:
-    exchange = get(service, "/v2/health/live")
+def test_server_live(kserve_service: DeployedService) -> None:
+    exchange = get(kserve_service, "/v2/health/live")
     assert exchange.status == 200, f"server live answered {exchange.describe()}"
 
 
 @conformance("ServerReady", "GET /v2/health/ready answers 200 once the model is loaded: the \"server ready\" "
              "API \"indicates if all the models are ready for inferencing\".")
-def test_server_ready(service: DeployedService) -> None:
-    exchange = get(service, "/v2/health/ready")
+def test_server_ready(kserve_service: DeployedService) -> None:
+    exchange = get(kserve_service, "/v2/health/ready")
     assert exchange.status == 200, f"server ready answered {exchange.describe()}"
 
 
@@ -94,9 +95,9 @@ def test_server_ready(service: DeployedService) -> None:
              "defines no body for /v2/health/live and /ready, so an empty 200 is conformant (MLServer); a body, "
              "where there is one, is the REST spec's {\"live\": true} / {\"ready\": true} (KServe).",
              level=EXTENDED)
-def test_health_bodies(service: DeployedService) -> None:
+def test_health_bodies(kserve_service: DeployedService) -> None:
     for path, key in (("/v2/health/live", "live"), ("/v2/health/ready", "ready")):
-        exchange = get(service, path)
+        exchange = get(kserve_service, path)
         assert exchange.status == 200, f"{path} answered {exchange.describe()}"
         if not exchange.response_body.strip():
             continue
@@ -107,55 +108,55 @@ def test_health_bodies(service: DeployedService) -> None:
 
 @conformance("ServerMetadata", "GET /v2 returns the $metadata_server_response: \"name\", \"version\" and "
              "\"extensions\" (all required by the OpenAPI schema).")
-def test_server_metadata(service: DeployedService) -> None:
-    conforms(get(service, "/v2"), "metadata_server_response")
+def test_server_metadata(kserve_service: DeployedService) -> None:
+    conforms(get(kserve_service, "/v2"), "metadata_server_response")
 
 
 @conformance("ModelMetadata", "GET /v2/models/{name} returns the $metadata_model_response (\"name\" and "
              "\"platform\" required) under the model's own name: \"name\": \"The name of the model.\"")
-def test_model_metadata(service: DeployedService) -> None:
-    doc = conforms(get(service, f"/v2/models/{service.name}"), "metadata_model_response")
-    assert doc["name"] == service.name, f"model metadata names {doc['name']!r}, expected {service.name!r}"
+def test_model_metadata(kserve_service: DeployedService) -> None:
+    doc = conforms(get(kserve_service, f"/v2/models/{kserve_service.name}"), "metadata_model_response")
+    assert doc["name"] == kserve_service.name, f"model metadata names {doc['name']!r}, expected {kserve_service.name!r}"
 
 
 @conformance("ModelReady", "GET /v2/models/{name}/ready answers 200 for the served model, and not 200 for "
              "a model that does not exist: it \"indicates if a specific model is ready for inferencing\".")
-def test_model_ready(service: DeployedService) -> None:
-    exchange = get(service, f"/v2/models/{service.name}/ready")
+def test_model_ready(kserve_service: DeployedService) -> None:
+    exchange = get(kserve_service, f"/v2/models/{kserve_service.name}/ready")
     assert exchange.status == 200, f"model ready answered {exchange.describe()}"
-    unknown = get(service, "/v2/models/no-such-model-kserve-conformance/ready")
+    unknown = get(kserve_service, "/v2/models/no-such-model-kserve-conformance/ready")
     assert unknown.status != 200, f"a model that does not exist is reported ready: {unknown.describe()}"
 
 
 @conformance("Infer", "POST /v2/models/{name}/infer with the FP32 iris input returns classes [1, 1] in an "
              "$inference_response (\"model_name\" and \"outputs\" required).")
-def test_infer(service: DeployedService) -> None:
-    payload = service.entry.payloads["infer"]
-    doc = conforms(infer(service, payload["request"]), "inference_response")
+def test_infer(kserve_service: DeployedService) -> None:
+    payload = kserve_service.entry.payloads["infer"]
+    doc = conforms(infer(kserve_service, payload["request"]), "inference_response")
     data = list(oip.flatten(doc["outputs"][0]["data"]))
     assert data == payload["classes"], f"infer returned classes {data}, expected {payload['classes']}"
 
 
 @conformance("InferEchoesId", "The response echoes the request id: \"if specified this identifier must be "
              "returned in the response\".")
-def test_infer_echoes_id(service: DeployedService) -> None:
-    request = service.entry.payloads["infer"]["request"]
-    doc = json_of(infer(service, request))
+def test_infer_echoes_id(kserve_service: DeployedService) -> None:
+    request = kserve_service.entry.payloads["infer"]["request"]
+    doc = json_of(infer(kserve_service, request))
     assert doc.get("id") == request["id"], f"response id is {doc.get('id')!r}, request id was {request['id']!r}"
 
 
 @conformance("InferModelName", "The response's model_name is the model that was asked: \"The name of the "
              "model used for inference.\"")
-def test_infer_model_name(service: DeployedService) -> None:
-    doc = json_of(infer(service, service.entry.payloads["infer"]["request"]))
-    assert doc.get("model_name") == service.name, (
-        f"response model_name is {doc.get('model_name')!r}, expected {service.name!r}")
+def test_infer_model_name(kserve_service: DeployedService) -> None:
+    doc = json_of(infer(kserve_service, kserve_service.entry.payloads["infer"]["request"]))
+    assert doc.get("model_name") == kserve_service.name, (
+        f"response model_name is {doc.get('model_name')!r}, expected {kserve_service.name!r}")
 
 
 @conformance("OutputShapeMatchesData", "Each output tensor's shape agrees with the number of elements in its "
              "data ([2] and [2, 1] are both valid for two classes).")
-def test_output_shape_matches_data(service: DeployedService) -> None:
-    doc = json_of(infer(service, service.entry.payloads["infer"]["request"]))
+def test_output_shape_matches_data(kserve_service: DeployedService) -> None:
+    doc = json_of(infer(kserve_service, kserve_service.entry.payloads["infer"]["request"]))
     for output in doc.get("outputs", []):
         count = len(list(oip.flatten(output.get("data", []))))
         assert oip.element_count(output["shape"]) == count, (
@@ -166,16 +167,16 @@ def test_output_shape_matches_data(service: DeployedService) -> None:
 @conformance("OutputBatchFirst", "The output's first dimension is the batch size. The spec leaves a model's "
              "output shape to the model (\"If the input is batched, the shape and data must represent the full "
              "shape\" speaks of inputs only), so this is extended.", level=EXTENDED)
-def test_output_batch_first(service: DeployedService) -> None:
-    request = service.entry.payloads["infer"]["request"]
-    doc = json_of(infer(service, request))
+def test_output_batch_first(kserve_service: DeployedService) -> None:
+    request = kserve_service.entry.payloads["infer"]["request"]
+    doc = json_of(infer(kserve_service, request))
     batch = request["inputs"][0]["shape"][0]
     assert doc["outputs"][0]["shape"][0] == batch, f"output shape {doc['outputs'][0]['shape']}, batch {batch}"
 
 
-def error_case(service: DeployedService, case_id: str) -> tuple[dict[str, Any], Exchange]:
-    case = next(c for c in service.entry.payloads["errors"] if c["id"] == case_id)
-    return case, infer(service, case["body"].encode(), model=case.get("model"))
+def error_case(kserve_service: DeployedService, case_id: str) -> tuple[dict[str, Any], Exchange]:
+    case = next(c for c in kserve_service.entry.payloads["errors"] if c["id"] == case_id)
+    return case, infer(kserve_service, case["body"].encode(), model=case.get("model"))
 
 
 def cases(**where: Any) -> list[str]:
@@ -188,8 +189,8 @@ def cases(**where: Any) -> list[str]:
              "status\". Where every runtime KServe ships also answers {\"error\": \"...\"} (unknown model, "
              "shape/data mismatch), "
              "so must the server: \"The HTTP body must contain the $inference_error_response object.\"")
-def test_error_response(service: DeployedService, case_id: str) -> None:
-    case, exchange = error_case(service, case_id)
+def test_error_response(kserve_service: DeployedService, case_id: str) -> None:
+    case, exchange = error_case(kserve_service, case_id)
     assert exchange.status >= 400, f"{case_id}: expected an error status, got {exchange.describe()}"
     if case["body_level"] == "core":
         problem = oip.error_body_problem(exchange.status, exchange.response_headers, exchange.response_body)
@@ -201,8 +202,8 @@ def test_error_response(service: DeployedService, case_id: str) -> None:
 @conformance("ErrorBody", "Every failed inference answers with {\"error\": \"...\"}: \"The HTTP body must "
              "contain the $inference_error_response object.\" Extended for the inputs a runtime KServe ships "
              "answers otherwise (known deviations name them).", level=EXTENDED)
-def test_error_body(service: DeployedService, case_id: str) -> None:
-    _, exchange = error_case(service, case_id)
+def test_error_body(kserve_service: DeployedService, case_id: str) -> None:
+    _, exchange = error_case(kserve_service, case_id)
     problem = oip.error_body_problem(exchange.status, exchange.response_headers, exchange.response_body)
     assert problem is None, f"{case_id}: error body is not the $inference_error_response: {problem}"
 
@@ -213,8 +214,8 @@ def test_error_body(service: DeployedService, case_id: str) -> None:
              "says \"an HTTP error status (typically 400)\", so any 4xx passes (404 for an unknown model, 422 for "
              "input a validator rejects); a 5xx tells the client the server failed, which HTTP reserves for the "
              "server's own faults (RFC 9110, 15.6), so it fails.", level=EXTENDED)
-def test_error_status(service: DeployedService, case_id: str) -> None:
-    _, exchange = error_case(service, case_id)
+def test_error_status(kserve_service: DeployedService, case_id: str) -> None:
+    _, exchange = error_case(kserve_service, case_id)
     assert 400 <= exchange.status < 500, (
         f"{case_id}: expected a 4xx for the client's bad input, got {exchange.describe()}")
 
@@ -223,13 +224,13 @@ def test_error_status(service: DeployedService, case_id: str) -> None:
              "metadata lists (\"versions\": \"The model versions that may be explicitly requested\"). A model "
              "that lists none does not offer versioned requests: not supported.",
              level=EXTENDED, features=("ModelVersions",))
-def test_versioned_infer(service: DeployedService) -> None:
-    payload = service.entry.payloads["infer"]
-    metadata = conforms(get(service, f"/v2/models/{service.name}"), "metadata_model_response")
+def test_versioned_infer(kserve_service: DeployedService) -> None:
+    payload = kserve_service.entry.payloads["infer"]
+    metadata = conforms(get(kserve_service, f"/v2/models/{kserve_service.name}"), "metadata_model_response")
     versions = metadata.get("versions") or []
     if not versions:
         not_supported("ModelVersions", f"the model metadata lists no versions ({metadata.get('versions')!r})")
-    exchange = infer(service, payload["request"], model=f"{service.name}/versions/{versions[0]}")
+    exchange = infer(kserve_service, payload["request"], model=f"{kserve_service.name}/versions/{versions[0]}")
     doc = conforms(exchange, "inference_response")
     data = list(oip.flatten(doc["outputs"][0]["data"]))
     assert data == payload["classes"], f"version {versions[0]!r} returned classes {data}, expected {payload['classes']}"
@@ -239,13 +240,13 @@ def test_versioned_infer(service: DeployedService) -> None:
              "header. \"extensions\": \"The extensions supported by the server\": a server that does not list "
              "binary_tensor_data and refuses such a request does not support it; one that lists it, or answers "
              "it, must answer it correctly.", level=EXTENDED, features=("BinaryTensorData",))
-def test_binary_tensor_input(service: DeployedService, server_metadata: dict[str, Any] | None) -> None:
-    payload = service.entry.payloads["infer"]
+def test_binary_tensor_input(kserve_service: DeployedService, server_metadata: dict[str, Any] | None) -> None:
+    payload = kserve_service.entry.payloads["infer"]
     tensor = payload["request"]["inputs"][0]
     raw = oip.encode_fp32(list(oip.flatten(tensor["data"])))
     header = json.dumps({"id": "binary", "inputs": [{k: v for k, v in tensor.items() if k != "data"}
                                                     | {"parameters": {"binary_data_size": len(raw)}}]}).encode()
-    exchange = infer(service, header + raw, headers={"Inference-Header-Content-Length": str(len(header)),
+    exchange = infer(kserve_service, header + raw, headers={"Inference-Header-Content-Length": str(len(header)),
                                                      "Content-Type": "application/octet-stream"})
     advertised = oip.BINARY_EXTENSION in ((server_metadata or {}).get("extensions") or [])
     if exchange.status >= 400 and not advertised:

@@ -63,7 +63,7 @@ def parameters(item: pytest.Item) -> None:
         shown: Any = getattr(value, "id", None) or (value.get("id") if isinstance(value, dict) else None)
         if shown is not None:
             allure.dynamic.parameter(name, shown)
-            if name == "service_entry":
+            if name == "kserve_service_entry":
                 allure.dynamic.label("service", shown)
 
 

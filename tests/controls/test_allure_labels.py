@@ -24,4 +24,4 @@ def test_allure_results_carry_the_checks_metadata(tmp_path: Path) -> None:
     assert ("parentSuite", "conformance") not in labels, "allure-pytest's module grouping must not remain"
     assert tutorial["description"] and "test_predict_tutorial" not in tutorial["description"]
     shown = {p["name"]: p["value"] for p in tutorial["parameters"]}
-    assert shown.get("service_entry", "").strip("'") == "sklearn-iris", shown  # the id, not the entry's repr
+    assert shown.get("kserve_service_entry", "").strip("'") == "sklearn-iris", shown  # the id, not the entry's repr

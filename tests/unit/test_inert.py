@@ -22,6 +22,30 @@ def test_users_own_check():
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, "a SIGTERM handler was installed"
 '''
 
+# A user's suite with fixtures named as a Kubernetes suite names them: they must be the user's.
+USER_FIXTURES = '''
+import pytest
+
+
+@pytest.fixture
+def cluster():
+    return "users-cluster"
+
+
+@pytest.fixture
+def namespace():
+    return "users-namespace"
+
+
+@pytest.fixture
+def service():
+    return "users-service"
+
+
+def test_users_fixtures_are_the_users(cluster, namespace, service):
+    assert (cluster, namespace, service) == ("users-cluster", "users-namespace", "users-service")
+'''
+
 
 def pytest_in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=directory,
@@ -44,3 +68,12 @@ def test_checks_collect_from_anywhere_without_warnings(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "warning" not in (done.stdout + done.stderr).lower(), done.stdout[-2000:]
     assert "tests collected" in done.stdout
+
+
+def test_users_fixture_names_are_never_shadowed(tmp_path: Path) -> None:
+    (tmp_path / "test_fixtures.py").write_text(USER_FIXTURES)
+    done = pytest_in(tmp_path, "-q", "--fixtures")
+    plugin_fixtures = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("kserve_")]
+    assert {"kserve_cluster", "kserve_namespace", "kserve_service"} <= set(plugin_fixtures), done.stdout[-2000:]
+    run = pytest_in(tmp_path, "-q")
+    assert run.returncode == 0, run.stdout + run.stderr
