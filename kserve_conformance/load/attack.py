@@ -33,9 +33,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from hdrh.histogram import HdrHistogram
@@ -246,6 +246,20 @@ def die_with_parent(parent: int, poll_s: float = DEFAULT.parent_poll_s) -> None:
     threading.Thread(target=watch, name="kserve-load-parent-watchdog", daemon=True).start()
 
 
+T = TypeVar("T")
+
+
+def run_fast(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop when it is installed (it comes with ``uvicorn[standard]``, which
+    KServe needs): the same event loop API at a fraction of the CPU per request, so the generator
+    keeps its schedule on a machine the target shares."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = (sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--parent-pid"]:
@@ -260,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     print("ready", flush=True)
     start_ns = int(sys.stdin.readline())
     report_every_s = float(doc.get("progress_s", 0)) or None
-    rec = asyncio.run(attack(spec, worker, start_ns, (lambda line: print(line, flush=True)) if report_every_s
+    rec = run_fast(attack(spec, worker, start_ns, (lambda line: print(line, flush=True)) if report_every_s
                              else None, report_every_s or 0))
     print(json.dumps(rec.to_json()), flush=True)
 

@@ -271,5 +271,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"local target: {err}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(target.serve())
+        asyncio.run(target.serve())  # not uvloop: its transports do not take the h2c sniffer's protocol switch
     return 0

@@ -37,7 +37,7 @@ MODES = {
 def test_existing_passes_against_local_target_in_each_url_mode(target: LocalTargetProcess, tmp_path: Path) -> None:
     # The whole suite: the load check too (briefly), and the round trips timed once each.
     run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-m", "load or not load",
-                    "--load-duration=2", "--benchmark-disable")
+                    "--load-duration=2", "--load-rate=200", "--benchmark-disable")
     passed_all(run)
     assert run.outcome("LoadSLO") == "passed" and run.outcome("test_v1_predict") == "passed"
     doc = report(run)
