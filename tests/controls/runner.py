@@ -68,6 +68,18 @@ def suite_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
+def as_a_user_would() -> None:
+    """``preexec_fn`` for a suite run a test will interrupt: Ctrl-C and SIGTERM act as in a terminal.
+
+    A pytest-xdist worker ignores SIGINT, and an ignored signal stays ignored across exec, so a
+    suite started from a worker would shrug off the Ctrl-C the test sends.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def suite_command(report_dir: Path, *args: str) -> list[str]:
     """The suite's command line; the load test and round-trip timings only where a control asks (-m)."""
     select = () if "-m" in args else ("-m", "not load and not round_trip")

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.controls.runner import REPO, Run, read_junit, run_suite, suite_command, suite_env
+from tests.controls.runner import REPO, Run, as_a_user_would, read_junit, run_suite, suite_command, suite_env
 
 pytestmark = pytest.mark.serial
 
@@ -67,7 +67,8 @@ def _load_workers() -> list[psutil.Process]:
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Path]:
     report_dir = tmp_path / "reports"
     proc = subprocess.Popen(suite_command(report_dir, *args), cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=suite_env(PYTHONUNBUFFERED="1"))
+                            stderr=subprocess.STDOUT, text=True, env=suite_env(PYTHONUNBUFFERED="1"),
+                            preexec_fn=as_a_user_would)
     return proc, report_dir
 
 

@@ -3,7 +3,6 @@ URL mode, with each ingress discovery method that can run here; and bad input en
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -150,12 +149,12 @@ def test_interrupted_run_leaves_nothing_behind(target: LocalTargetProcess, tmp_p
     from kubernetes import client
 
     from kserve_conformance.providers.base import api_client
-    from tests.controls.runner import REPO
+    from tests.controls.runner import REPO, as_a_user_would, suite_env
 
     cmd = [sys.executable, "-m", "pytest", str(REPO / "conformance"), "--cluster=existing",
            f"--kubeconfig={target.kubeconfig}", f"--report-dir={tmp_path}", "-p", "no:cacheprovider", "-s"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env=suite_env(PYTHONUNBUFFERED="1"), preexec_fn=as_a_user_would)
     assert proc.stdout is not None
     for line in proc.stdout:
         if "created namespace" in line:

@@ -86,6 +86,19 @@ class Process:
         self.process.wait(10)
 
 
+def wait_listening(port: int, timeout_s: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/v2/health/live", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"no model server on port {port} within {timeout_s:.0f}s")
+
+
 @pytest.fixture(scope="module")
 def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A KServe model server started by hand, as README tells a runtime author to."""
@@ -93,15 +106,7 @@ def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     http, grpc_port = free_port(), free_port()
     server = Process("-m", "kserve_conformance.local.modelserver", "--model-name", "iris", "--model-dir", str(model),
                      "--http-port", str(http), "--grpc-port", str(grpc_port))
-    import requests
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{http}/v2/health/live", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    wait_listening(http)
     yield f"http://127.0.0.1:{http}", f"127.0.0.1:{grpc_port}"
     server.stop()
 
@@ -125,6 +130,7 @@ def test_endpoint_mode_fails_a_broken_bare_server(tmp_path: Path) -> None:
     server = Process("-m", "kserve_conformance.local.modelserver", "--model-name", "iris", "--model-dir", str(model),
                      "--http-port", str(http), "--grpc-port", str(free_port()), "--fault", "wrong-prediction")
     try:
+        wait_listening(http)  # the suite ends at once, by design, on an --endpoint nobody answers
         run = run_suite(tmp_path, f"--endpoint=http://127.0.0.1:{http}", "--model-name=iris", "--protocol=v1",
                         "--consistency-timeout=60", "-k", "predict_tutorial")
     finally:
