@@ -1,7 +1,9 @@
 """The scikit-learn model the local model server serves, as KServe's sklearnserver loads it.
 
-A module of its own, at top level, because ``--workers N`` makes KServe's ModelServer spawn
-worker processes that unpickle the model object: its class must be importable by name.
+A module of its own, at top level, so that the class is importable by name: KServe's
+multiprocess server (``--workers N``) unpickles the model in spawned workers. The reconciler
+refuses ``--workers`` above 1 today (those workers respawn in a loop here); the class stays
+picklable so that honouring it needs no change here.
 """
 
 from __future__ import annotations
