@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,10 @@ RECONCILER = {
     "wrong-address": "status.address.url names the wrong in-cluster service",
     "stale-generation": "status.observedGeneration lags behind metadata.generation",
     "split-traffic": "the latest revision gets 90% of traffic, not 100%",
+    "never-scale-to-zero": "the autoscaler keeps one replica of an idle revision with minReplicas 0",
+    "no-activator": "a request to a revision at zero replicas gets 503 at once; the revision stays at zero",
+    "no-autoscale": "the autoscaler keeps every revision at its initial replica count",
+    "no-scale-down": "the autoscaler never removes a replica",
 }
 API_SERVER = {
     "prune-spec": "the API server drops spec.predictor.model.storageUri, as an outdated CRD would prune it",
@@ -61,7 +66,12 @@ GATEWAY = {
     "lists-version": "V2 model metadata lists version v1, whose versioned infer path answers 404",
     "binary-advertised-broken": "GET /v2 lists binary_tensor_data, but binary requests answer 500",
     "form-body-415": "V1 predict refuses a JSON body sent with curl's form content type (415)",
+    "canary-ignored": "the status shows the canary split, but every request goes to the latest revision",
+    "rollback-ignored": "the status shows a rollback (canaryTrafficPercent: 0), but requests still go to the latest "
+                        "revision",
+    "rollout-drops": "for 2 s after a host's traffic split changes, its requests are answered 503",
 }
+ROLLOUT_DROP_S = 2.0
 ALL = {**RECONCILER, **API_SERVER, **MODEL_SERVER, **GATEWAY}
 
 
@@ -87,12 +97,25 @@ class GatewayFaults:
 
     faults: dict[str, str] = field(default_factory=dict)
     _count: int = 0
+    _changed: dict[str, float] = field(default_factory=dict)  # host -> when its traffic split last changed
 
     def drop_route(self) -> bool:
         return "ingress-404" in self.faults
 
+    def traffic_changed(self, host: str) -> None:
+        self._changed[host] = time.monotonic()
+
+    def ignores_split(self, targets: Iterable[tuple[Any, Any]]) -> bool:
+        """Whether the split is ignored for the latest revision (``canary-ignored``, ``rollback-ignored``)."""
+        if "canary-ignored" in self.faults:
+            return True
+        return "rollback-ignored" in self.faults and any(t.latest and t.percent == 0 for t, _ in targets)
+
     async def before(self, request: web.Request) -> web.Response | None:
         self._count += 1
+        changed = self._changed.get(request.host.split(":")[0].lower())
+        if "rollout-drops" in self.faults and changed is not None and time.monotonic() - changed < ROLLOUT_DROP_S:
+            return web.Response(status=503, text="no healthy upstream", headers={"server": "istio-envoy"})
         if "502-every" in self.faults and self._count % int(self.faults["502-every"]) == 0:
             return web.Response(status=502, text="Bad Gateway", headers={"server": "istio-envoy"})
         if "delay-every" in self.faults:

@@ -9,6 +9,7 @@ picklable so that honouring it needs no change here.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,13 @@ class SKLearnModel(kserve.Model):  # type: ignore[misc]
     def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
         if "server-error" in self.faults:
             raise RuntimeError("fault injected: server-error")
-        result = self._model.predict(get_predict_input(payload))
+        instances = get_predict_input(payload)
+        # KServe's sklearnserver answers class probabilities when the container's environment says
+        # PREDICT_PROBA=true: a canary revision is told apart by its answers this way.
+        if os.environ.get("PREDICT_PROBA", "false").lower() == "true" and hasattr(self._model, "predict_proba"):
+            result = self._model.predict_proba(instances)
+        else:
+            result = self._model.predict(instances)
         if "wrong-prediction" in self.faults:
             result = (result + 1) % 3
         return get_predict_response(payload, result, self.name)

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from kserve_conformance.local import faults as fault_catalog
 from kserve_conformance.local.apiserver import ApiServer
+from kserve_conformance.local.autoscaler import duration_s
 from kserve_conformance.local.gateway import Gateway, Route
 from kserve_conformance.local.h2c import Sniffer
 from kserve_conformance.local.reconciler import Reconciler
@@ -64,6 +65,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ingress-exposure", default="LoadBalancer", choices=EXPOSURES,
                    help="how the gateway is published: as a real cluster's ingress would be found")
     p.add_argument("--fault", action="append", default=[], help="inject a defect (self-tests only)")
+    p.add_argument("--hpa-downscale-stabilization", default="15s", metavar="DURATION",
+                   help="as kube-controller-manager's --horizontal-pod-autoscaler-downscale-stabilization "
+                        "(5m there by default; short here so that a scale-down is seen in seconds)")
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     return p.parse_args(argv)
 
@@ -132,6 +136,12 @@ def cluster_config_objects(config: IngressConfig, gateway_port: int, exposure: s
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-network",
                                                                  "namespace": "knative-serving"},
              "data": {"domain-template": config.knative_template}},
+            # Knative's defaults, but the shortest grace period it accepts (6 s, not 30 s): scale to
+            # zero is seen within a check's minute. The autoscaler reads this object on every tick.
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-autoscaler",
+                                                                 "namespace": "knative-serving"},
+             "data": {"stable-window": "60s", "scale-to-zero-grace-period": "6s",
+                      "container-concurrency-target-percentage": "70", "enable-scale-to-zero": "true"}},
         ]
     return objects
 
@@ -162,19 +172,24 @@ class LocalTarget:
         # Sample models from KServe's buckets, served offline from stand-ins built here.
         storage = StorageMap.parse(args.storage_uri_map).with_defaults(build_standins(self.state_dir / "models"))
         self.reconciler = Reconciler(self.store, self.config, storage, self.state_dir,
-                                     self.faults, self._rebuild_routes)
+                                     self.faults, self._rebuild_routes,
+                                     hpa_downscale_stabilization_s=duration_s(args.hpa_downscale_stabilization))
         gateway_faults = {k: v for k, v in self.faults.items() if k in fault_catalog.GATEWAY}
-        self.gateway = Gateway(lambda: self._routes, fault_catalog.GatewayFaults(gateway_faults))
-        self._routes: dict[str, list[Route]] = {}
+        self.gateway = Gateway(fault_catalog.GatewayFaults(gateway_faults))
 
     def _rebuild_routes(self) -> None:
         routes: dict[str, list[Route]] = {}
-        for p in self.reconciler.predictors.values():
-            for host in p.hosts:
-                routes.setdefault(host, []).append(Route(p.http_port, p.path_prefix, p.grpc_port if p.h2c else None))
+        for service in self.reconciler.services.values():
+            targets = tuple(service.routed())
+            if not targets or service.latest_ready is None:
+                continue
+            serving = service.latest_ready
+            route = Route(targets, serving.path_prefix, serving.launch.h2c)
+            for host in serving.hosts:
+                routes.setdefault(host, []).append(route)
         for entries in routes.values():
             entries.sort(key=lambda r: -len(r.path_prefix))  # longest prefix first
-        self._routes = routes
+        self.gateway.set_routes(routes)
 
     async def _seed(self, gateway_port: int) -> None:
         for ns in ("default", "kube-system", "kserve", "istio-system", "knative-serving"):
