@@ -125,10 +125,11 @@ class Kpa:
         if ready and want_panic / ready >= config.panic_threshold:
             self.panic_until = now + window  # panic lasts a stable window past the last trigger
         want = max(want_stable, want_panic, ready) if now < self.panic_until else want_stable
-        floor = self.scaling.min_replicas if not (config.scale_to_zero and self.scaling.min_replicas == 0) else 0
+        # Only minReplicas 0 on a cluster that allows it reaches zero; otherwise at least one replica.
+        floor = 0 if config.scale_to_zero and self.scaling.min_replicas == 0 else max(self.scaling.min_replicas, 1)
         if want > 0 or floor > 0:
             self.idle_since = None
-            return self.scaling.bound(want, max(floor, 1 if want else floor))
+            return self.scaling.bound(want, max(floor, 1))
         # No traffic for a whole stable window: the last replica goes after the grace period.
         self.idle_since = self.idle_since if self.idle_since is not None else now
         return 0 if ready == 0 or now - self.idle_since >= config.grace_s else 1
