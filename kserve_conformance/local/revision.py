@@ -123,6 +123,8 @@ class Revision:
             return replica
         if self.activator is not None:
             await self.activator(self)
+        if not self.replicas:
+            return None  # nothing is starting (no activator): no upstream to wait for
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         async with self._changed:
