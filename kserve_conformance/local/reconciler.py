@@ -295,9 +295,11 @@ class Reconciler:
         with contextlib.suppress(Exception):
             await self.store.delete(PODS, revision.namespace, replica.pod_name)
 
-    async def _start_replica(self, isvc: Obj, revision: Revision, restarts: int = 0, pod_name: str = "") -> Replica:
+    async def _start_replica(self, isvc: Obj, revision: Revision, restarts: int = 0,
+                             replacing: Replica | None = None) -> Replica:
+        """A new model-server process; a restart keeps the pod (and its place) of the one it replaces."""
         launch = revision.launch
-        pod_name = pod_name or f"{revision.name}-deployment-{pod_suffix()}"
+        pod_name = replacing.pod_name if replacing else f"{revision.name}-deployment-{pod_suffix()}"
         log_path = self.state_dir / "logs" / f"{revision.namespace}.{pod_name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         http_port, grpc_port = free_port(), free_port()
@@ -309,7 +311,10 @@ class Reconciler:
             process = await asyncio.create_subprocess_exec(*args, stdout=out, stderr=out,
                                                            env={**os.environ, **dict(launch.env)})
         replica = Replica(pod_name, http_port, grpc_port, process, log_path, restarts=restarts)
-        revision.replicas.append(replica)
+        if replacing in revision.replicas:
+            revision.replicas[revision.replicas.index(replacing)] = replica
+        else:
+            revision.replicas.append(replica)
         await self._write_pod(isvc, revision, replica, phase="Pending", ready=False)
         verb = "restarted" if restarts else "started"
         await self._event(isvc, "Normal", "ModelServerStarted",
@@ -380,9 +385,7 @@ class Reconciler:
         await asyncio.sleep(delay)
         if replica not in revision.replicas or revision.key not in self.services:
             return  # scaled away or deleted while backing off
-        revision.replicas.remove(replica)
-        await self._start_replica(self._latest(isvc), revision, restarts=replica.restarts + 1,
-                                  pod_name=replica.pod_name)
+        await self._start_replica(self._latest(isvc), revision, restarts=replica.restarts + 1, replacing=replica)
 
     async def _activate(self, revision: Revision) -> None:
         """Knative's activator: a request for a revision at zero replicas scales it to one."""
