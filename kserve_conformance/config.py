@@ -60,6 +60,7 @@ class SuiteConfig:
     protocol: str = "v1"
     grpc_endpoint: str | None = None
     certification: bool = False
+    cold_start_ceiling_s: float = 300.0  # the ColdStart check's bound on one request after scale to zero
     implementation: dict[str, str] = field(default_factory=dict)
 
     def service_entries(self) -> list[catalog.ServiceEntry]:
@@ -106,7 +107,8 @@ def build(config: pytest.Config) -> SuiteConfig:
     """Read and validate every option; raise ``pytest.UsageError`` naming each bad one."""
     errors = OptionErrors(config)
     timeouts = Timeouts(ready_s=errors.number("ready-timeout"), consistency_s=errors.number("consistency-timeout"),
-                        request_s=errors.number("request-timeout"), load_request_s=errors.number("load-timeout"))
+                        request_s=errors.number("request-timeout"), load_request_s=errors.number("load-timeout"),
+                        traffic_s=errors.number("traffic-timeout"), scale_s=errors.number("scale-timeout"))
     load = LoadOptions(rate=errors.number("load-rate"), duration_s=errors.number("load-duration"),
                        workers=errors.number("load-workers", minimum=1, inclusive=True),
                        max_lag_ms=errors.number("load-max-lag-ms"))
@@ -133,6 +135,7 @@ def build(config: pytest.Config) -> SuiteConfig:
         endpoint=config.getoption("endpoint"), model_name=config.getoption("model_name"),
         protocol=config.getoption("protocol"), grpc_endpoint=config.getoption("grpc_endpoint"),
         certification=config.getoption("certification"),
+        cold_start_ceiling_s=errors.number("cold-start-ceiling"),
         implementation={f: config.getoption(f"implementation_{f}") for f in IMPLEMENTATION_FIELDS},
     )
     if errors.problems:

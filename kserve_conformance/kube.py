@@ -87,6 +87,16 @@ class InferenceServices:
     def get(self, name: str) -> Obj:
         return self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
 
+    def patch(self, name: str, body: Obj) -> Obj:
+        """A JSON merge patch (RFC 7386), as ``kubectl patch --type=merge``: ``null`` removes a field."""
+        try:
+            return self.custom.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name, body,
+                                                              _content_type="application/merge-patch+json")
+        except ApiException as err:
+            if err.status == 403:
+                raise forbidden(err, "patch", "inferenceservices", self.namespace) from err
+            raise
+
     def wait_ready(self, name: str, timeout_s: float) -> Obj:
         """Block until Ready=True for the current generation; raise TimeoutError with the state."""
         start = time.monotonic()

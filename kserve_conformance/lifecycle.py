@@ -164,8 +164,8 @@ def answer_class(status: int | None, body: bytes, answers: Mapping[str, Any]) ->
 
 
 def describe_counts(counts: Counter[str]) -> str:
-    """``503 ×3, transport error ×1``: every class with its exact count, most frequent first."""
-    return ", ".join(f"{k} ×{v}" for k, v in counts.most_common()) or "none"
+    """``503 ×3, transport error ×1``: every class with its exact count, most frequent first."""  # noqa: RUF002
+    return ", ".join(f"{k} \u00d7{v}" for k, v in counts.most_common()) or "none"
 
 
 # --- replicas ----------------------------------------------------------------------------------

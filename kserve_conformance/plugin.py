@@ -48,6 +48,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--services", default=None,
                 help="comma-separated service ids to run (default: all in conformance/data/services)")
     g.addoption("--request-timeout", type=float, default=30.0, help="seconds for one data-plane request")
+    lifecycle = parser.getgroup("kserve-conformance rollouts and scaling (extended)")
+    lifecycle.addoption("--traffic-timeout", type=float, default=120.0,
+                        help="seconds from a rollout patch to the traffic split in status (default 120)")
+    lifecycle.addoption("--scale-timeout", type=float, default=600.0,
+                        help="seconds for replicas to scale up, down or to zero (default 600: Knative's 60 s "
+                             "window + 30 s grace, the HPA's 300 s downscale stabilization)")
+    lifecycle.addoption("--cold-start-ceiling", type=float, default=300.0,
+                        help="seconds the first request after scale to zero may take (default 300)")
     dp = parser.getgroup("kserve-conformance data-plane-only mode")
     dp.addoption("--endpoint", default=None, metavar="URL",
                  help="run the data-plane checks against a running model server (no Kubernetes)")

@@ -1,10 +1,10 @@
 """Every timeout the suite uses, in one named table (as Gateway API's ``conformance/utils/config/timeout.go``).
 
 A person whose cluster is slow should find here, in one place, what each wait bounds and
-which option changes it. Four are options (``--ready-timeout``, ``--consistency-timeout``,
-``--request-timeout``, ``--load-timeout``); the others are fixed because they bound the suite's
-own machinery, not the target's behaviour. Modules import the table instead of defining
-constants of their own.
+which option changes it. Six are options (``--ready-timeout``, ``--consistency-timeout``,
+``--request-timeout``, ``--load-timeout``, ``--traffic-timeout``, ``--scale-timeout``); the others
+are fixed because they bound the suite's own machinery, not the target's behaviour. Modules
+import the table instead of defining constants of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ class Timeouts:
     consistency_s: float = 60.0  # Ready → N consecutive successes through the ingress (--consistency-timeout)
     request_s: float = 30.0  # one data-plane request, REST and gRPC (--request-timeout)
     load_request_s: float = 30.0  # one request of the load run, vegeta's -timeout (--load-timeout)
+    traffic_s: float = 120.0  # a patch → status shows the traffic split it asks for (--traffic-timeout)
+    # replicas reach what autoscaling should give: up, down, to zero (--scale-timeout). Knative scales
+    # to zero after its stable window (60 s) plus a 30 s grace period; the HPA waits out a 300 s
+    # downscale stabilization window before it lowers replicas.
+    scale_s: float = 600.0
     # -- cleanup ----------------------------------------------------------------------------
     delete_s: float = 120.0  # delete → InferenceService gone (model server stopped)
     namespace_s: float = 120.0  # namespace deletion → gone
