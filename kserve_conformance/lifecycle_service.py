@@ -47,6 +47,7 @@ class LifecycleService:
     request_path: str
     passed: set[str] = field(default_factory=set)
     facts: dict[str, Any] = field(default_factory=dict)  # what one check learnt for the next (revisions, times)
+    session: requests.Session = field(default_factory=requests.Session)  # the checks' own requests, one at a time
 
     def current(self) -> Obj:
         return self.api.get(self.name)
@@ -72,7 +73,7 @@ class LifecycleService:
         req = self.closed_loop_request(timeout_s)
         start = time.perf_counter()
         try:
-            r = requests.post(req.url, data=req.body, headers=req.headers, timeout=timeout_s)
+            r = self.session.post(req.url, data=req.body, headers=req.headers, timeout=timeout_s)
         except requests.RequestException as err:
             return None, b"", time.perf_counter() - start, f"{type(err).__name__}: {err}"
         return r.status_code, r.content, time.perf_counter() - start, ""
