@@ -1,0 +1,201 @@
+"""The rollout and scaling checks' helpers, on recorded objects: no cluster, no model server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from scipy.stats import binom
+
+from kserve_conformance import lifecycle
+from kserve_conformance.catalog import DATA, load_yaml
+from kserve_conformance.lifecycle import CANARY, NEITHER, OLD, ClosedLoop, Request
+from kserve_conformance.lifecycle_service import merge
+
+ANSWERS = load_yaml(DATA / "lifecycle.yaml")["rollout"]["answers"]
+A, B = "sklearn-iris-rollout-predictor-00001", "sklearn-iris-rollout-predictor-00002"
+
+
+def isvc(traffic: list[dict], generation: int = 2, observed: int = 2, ready: str = "True", **predictor: str) -> dict:
+    """An InferenceService as a Knative-mode cluster reports it after a canary patch."""
+    return {"metadata": {"name": "sklearn-iris-rollout", "generation": generation},
+            "status": {"observedGeneration": observed, "conditions": [{"type": "Ready", "status": ready}],
+                       "components": {"predictor": {"latestCreatedRevision": B, "latestReadyRevision": B,
+                                                    "latestRolledoutRevision": A, **predictor,
+                                                    "traffic": traffic}}}}
+
+
+CANARY_TRAFFIC = [{"revisionName": B, "latestRevision": True, "percent": 10, "tag": "latest", "url": "http://x"},
+                  {"revisionName": A, "latestRevision": False, "percent": 90, "tag": "prev"}]
+
+
+# --- the binomial bound ----------------------------------------------------------------------------
+def test_interval_for_ten_percent_of_a_thousand_at_99_9() -> None:
+    lo, hi = lifecycle.binomial_interval(1000, 0.10, 0.999)
+    assert (lo, hi) == (70, 132)
+    # each tail outside holds at most 0.05 %
+    assert binom.cdf(lo - 1, 1000, 0.10) <= 0.0005 and binom.sf(hi, 1000, 0.10) <= 0.0005
+
+
+def test_interval_rejects_a_canary_that_gets_everything_or_nothing() -> None:
+    lo, hi = lifecycle.binomial_interval(1000, 0.10, 0.999)
+    assert not lo <= 1000 <= hi and not lo <= 0 <= hi
+
+
+# --- status --------------------------------------------------------------------------------------
+def test_canary_split_reached() -> None:
+    assert lifecycle.canary_split_problem(isvc(CANARY_TRAFFIC), A, 10) is None
+
+
+@pytest.mark.parametrize(("obj", "words"), [
+    (isvc(CANARY_TRAFFIC, observed=1), "not Ready for the current generation"),
+    (isvc(CANARY_TRAFFIC, ready="False"), "not Ready"),
+    (isvc(CANARY_TRAFFIC, latestReadyRevision=A), f"no new ready revision besides {A}"),
+    (isvc([{"revisionName": B, "latestRevision": True, "percent": 100}]),
+     f"traffic lacks [{B} 10 % latest (latest), {A} 90 % (prev)]"),
+    (isvc([{**CANARY_TRAFFIC[0], "percent": 20}, {**CANARY_TRAFFIC[1], "percent": 80}]), f"{B} 10 %"),
+    (isvc([CANARY_TRAFFIC[0], {**CANARY_TRAFFIC[1], "tag": "old"}]), f"{A} 90 % (prev)"),
+])
+def test_canary_split_problem_names_what_differs(obj: dict, words: str) -> None:
+    problem = lifecycle.canary_split_problem(obj, A, 10)
+    assert problem is not None and words in problem, problem
+
+
+def test_promotion_needs_100_percent_and_the_rolled_out_revisions() -> None:
+    promoted = [{"revisionName": B, "latestRevision": True, "percent": 100}]
+    done = isvc(promoted, latestRolledoutRevision=B, previousRolledoutRevision=A)
+    assert lifecycle.promoted_problem(done, A, B) is None
+    assert "not 100 % to" in lifecycle.promoted_problem(isvc(CANARY_TRAFFIC), A, B)
+    stale = isvc(promoted, latestRolledoutRevision=A)
+    assert f"rolled-out revisions are latest={A}, previous=None" in lifecycle.promoted_problem(stale, A, B)
+
+
+def test_rollback_pins_the_previous_revision() -> None:
+    # Knative omits a 0 percent (omitempty): a missing percent is 0.
+    rolled_back = [{"revisionName": B, "latestRevision": True, "tag": "latest"},
+                   {"revisionName": A, "latestRevision": False, "percent": 100, "tag": "prev"}]
+    assert lifecycle.rolled_back_problem(isvc(rolled_back), A, B) is None
+    still = [{"revisionName": B, "latestRevision": True, "percent": 100}]
+    assert f"traffic lacks [{A} 100 %" in lifecycle.rolled_back_problem(isvc(still), A, B)
+
+
+def test_revision_state_names_the_traffic_it_saw() -> None:
+    state = lifecycle.revision_state(isvc(CANARY_TRAFFIC))
+    assert f"traffic [{B} 10 % latest (latest), {A} 90 % (prev)]" in state
+    assert "generation 2, observedGeneration 2, Ready=True" in state
+
+
+# --- answers ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("body", "label"), [
+    ({"predictions": [1, 1]}, OLD),
+    ({"predictions": [[0.01, 0.9, 0.09], [0.0, 0.6, 0.4]]}, CANARY),
+    ({"predictions": [[0.01, 0.09, 0.9], [0.0, 0.6, 0.4]]}, NEITHER),  # argmax 2: a wrong model
+    ({"predictions": [[0.5, 0.9, 0.09], [0.0, 0.6, 0.4]]}, NEITHER),  # not probabilities
+    ({"predictions": [[0.1, 0.9], [0.4, 0.6]]}, NEITHER),  # two classes
+    ({"predictions": [2, 2]}, NEITHER),
+    ({"predictions": [[0.01, 0.9, 0.09]]}, NEITHER),  # one row for two instances
+    ([1, 1], NEITHER),
+])
+def test_classify(body: object, label: str) -> None:
+    assert lifecycle.classify(body, ANSWERS) == label
+
+
+def test_answer_class_counts_statuses_and_transport_errors() -> None:
+    assert lifecycle.answer_class(503, b"no", ANSWERS) == "503"
+    assert lifecycle.answer_class(None, b"", ANSWERS) == "transport error"
+    assert lifecycle.answer_class(200, b"not json", ANSWERS) == NEITHER
+    assert lifecycle.answer_class(200, b'{"predictions": [1, 1]}', ANSWERS) == OLD
+
+
+def test_failures_are_described_with_exact_counts() -> None:
+    counts = Counter({OLD: 400, CANARY: 9, "503": 3})
+    failed = lifecycle.failures(counts, (OLD, CANARY))
+    assert lifecycle.describe_counts(failed) == "503 \u00d73"
+
+
+# --- replicas --------------------------------------------------------------------------------------
+def pod(name: str, ready: str = "True", deleting: bool = False) -> dict:
+    meta = {"name": name, **({"deletionTimestamp": "2026-01-01T00:00:00Z"} if deleting else {})}
+    return {"metadata": meta, "status": {"conditions": [{"type": "PodScheduled", "status": "True"},
+                                                        {"type": "Ready", "status": ready}]}}
+
+
+def test_ready_pods_skip_unready_and_terminating() -> None:
+    pods = [pod("p-2"), pod("p-1"), pod("p-3", ready="False"), pod("p-4", deleting=True),
+            {"metadata": {"name": "p-5"}, "status": {}}]
+    assert lifecycle.ready_pods(pods) == ["p-1", "p-2"]
+
+
+def test_selector_is_the_predictor_of_the_service() -> None:
+    assert lifecycle.predictor_selector("x") == "serving.kserve.io/inferenceservice=x,component=predictor"
+
+
+# --- polling ---------------------------------------------------------------------------------------
+def test_poll_until_needs_consecutive_agreement() -> None:
+    values = iter([[], ["p"], [], [], [], []])
+    polled = lifecycle.poll_until(lambda: next(values), lambda pods: not pods, timeout_s=60, consecutive=3,
+                                  interval_s=0)
+    assert polled.reached and polled.last == []
+
+
+def test_poll_until_gives_up_with_the_last_value() -> None:
+    polled = lifecycle.poll_until(lambda: ["p-1"], lambda pods: not pods, timeout_s=0, interval_s=0)
+    assert not polled.reached and polled.last == ["p-1"]
+
+
+# --- data -----------------------------------------------------------------------------------------
+def test_merge_is_rfc7386() -> None:
+    base = {"spec": {"predictor": {"minReplicas": 1, "model": {"storageUri": "gs://x"}}}}
+    merged = merge(base, {"spec": {"predictor": {"minReplicas": None, "model": {"env": [{"name": "A"}]}}}})
+    assert merged == {"spec": {"predictor": {"model": {"storageUri": "gs://x", "env": [{"name": "A"}]}}}}
+    assert base["spec"]["predictor"]["minReplicas"] == 1
+
+
+def test_autoscale_variants_cover_both_modes() -> None:
+    by_mode = load_yaml(DATA / "lifecycle.yaml")["autoscale"]["byMode"]
+    assert by_mode["Knative"]["spec"]["predictor"]["scaleMetric"] == "concurrency"
+    assert by_mode["Standard"]["spec"]["predictor"]["scaleMetric"] in ("cpu", "memory")  # KServe's HPA
+
+
+# --- background traffic ----------------------------------------------------------------------------
+@pytest.fixture
+def server() -> Iterator[str]:
+    """Answers 503 to every third request, [1, 1] otherwise."""
+    seen = Counter[str]()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen["n"] += 1
+            status, body = (503, b"busy") if seen["n"] % 3 == 0 else (200, json.dumps({"predictions": [1, 1]}).encode())
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1/models/x:predict"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_closed_loop_counts_every_answer(server: str) -> None:
+    request = Request(server, {"Content-Type": "application/json"}, b"{}", 5)
+    loop = ClosedLoop(request, lambda status, body: lifecycle.answer_class(status, body, ANSWERS), workers=2)
+    with loop:
+        while loop.sent < 30:
+            threading.Event().wait(0.01)
+    counts = loop.counts
+    assert counts[OLD] > 0 and counts["503"] > 0 and set(counts) == {OLD, "503"}
+    assert sum(counts.values()) >= 30
