@@ -30,6 +30,7 @@ ROLLOUT = LIFECYCLE["rollout"]
 FEATURES = ("Knative", "Canary")
 KNATIVE_ONLY = "Canary rollout strategy is only supported in serverless deployment mode (KServe docs)"
 SPLIT, PROMOTION = "CanaryTrafficSplit", "CanaryPromotion"
+pytestmark = pytest.mark.lifecycle
 
 
 @pytest.fixture(scope="module")

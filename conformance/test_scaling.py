@@ -42,6 +42,7 @@ ZERO_FEATURES = ("Knative", "ScaleToZero")
 KNATIVE_ONLY = ("scale to zero is Knative's (KServe docs: \"'Scale down to zero' is not supported in Standard "
                 "mode.\")")
 SCALE_TO_ZERO, AUTOSCALE_UP = "ScaleToZero", "AutoscaleUp"
+pytestmark = pytest.mark.lifecycle
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ MARKERS = (
     "services(protocol): restrict the service parametrization to one data-plane protocol",
     "load: the load test (SEED.md step 6); deselect with -m 'not load'",
     "round_trip: single-request timings (pytest-benchmark); deselect with -m 'not round_trip'",
+    "lifecycle: rollout and scaling checks, each module changing its own InferenceService; "
+    "deselect with -m 'not lifecycle'",
 )
 FIXTURE_MODULES = ("kserve_conformance.fixtures.cluster", "kserve_conformance.fixtures.services")
 

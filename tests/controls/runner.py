@@ -81,8 +81,9 @@ def as_a_user_would() -> None:
 
 
 def suite_command(report_dir: Path, *args: str) -> list[str]:
-    """The suite's command line; the load test and round-trip timings only where a control asks (-m)."""
-    select = () if "-m" in args else ("-m", "not load and not round_trip")
+    """The suite's command line; the load test, round-trip timings and the rollout/scaling checks
+    (each deploys services of its own) only where a control asks (-m)."""
+    select = () if "-m" in args else ("-m", "not load and not round_trip and not lifecycle")
     return [sys.executable, "-m", "pytest", str(REPO / "conformance"), "-p", "no:cacheprovider",
             f"--report-dir={report_dir}", "--rootdir", str(REPO), "-q", *select, *args]
 
