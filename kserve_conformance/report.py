@@ -23,6 +23,8 @@ from kserve_conformance.spec import INVALID, NOT_APPLICABLE, NOT_SUPPORTED, chec
 
 FACTS_KEY = pytest.StashKey[dict[str, Any]]()
 IMPLEMENTATION_FIELDS = ("organization", "project", "url", "version", "contact")
+# A check's measured figures (seconds), recorded with record_property under this prefix.
+FIGURE_PREFIX = "kserve-conformance.figure."
 
 
 def addoptions(parser: pytest.Parser) -> None:
@@ -39,6 +41,7 @@ class Result:
     features: tuple[str, ...]
     outcome: str = "passed"
     message: str = ""
+    figures: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(eq=False)  # registered as a pytest plugin: pluggy keeps plugins in sets, so it must stay hashable
@@ -52,6 +55,8 @@ class ConformanceReport:
             return
         result = self.results.setdefault(report.nodeid, Result(check.name, report.nodeid, check.level,
                                                                check.features))
+        result.figures.update({k.removeprefix(FIGURE_PREFIX): float(v) for k, v in report.user_properties
+                               if k.startswith(FIGURE_PREFIX)})
         if report.failed:
             result.message = _first_line(report.longreprtext)
             result.outcome = "invalid" if result.message.startswith(INVALID) else "failed"
@@ -113,7 +118,8 @@ class ConformanceReport:
             worst = min(items, key=lambda r: OUTCOME_ORDER.index(r.outcome))
             checks.append({"name": name, "level": worst.level, "features": list(worst.features),
                            "outcome": worst.outcome, "message": worst.message,
-                           "items": [{"test": r.test, "outcome": r.outcome, "message": r.message} for r in items]})
+                           "items": [{"test": r.test, "outcome": r.outcome, "message": r.message,
+                                      **({"figures": r.figures} if r.figures else {})} for r in items]})
         return checks
 
     def document(self) -> dict[str, Any]:
