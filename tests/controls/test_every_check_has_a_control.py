@@ -13,7 +13,7 @@ import pkgutil
 
 import kserve_conformance.conformance as package
 from kserve_conformance.spec import Check
-from tests.controls import test_load_controls, test_negative_controls, test_v2_controls
+from tests.controls import test_lifecycle_controls, test_load_controls, test_negative_controls, test_v2_controls
 
 # Controls that are test functions of their own rather than entries of a CONTROLS list.
 STANDALONE = {
@@ -38,7 +38,8 @@ def all_checks() -> dict[str, Check]:
 
 
 def controlled() -> set[str]:
-    lists = (test_negative_controls.CONTROLS, test_v2_controls.CONTROLS, test_v2_controls.GRPC_CONTROLS)
+    lists = (test_negative_controls.CONTROLS, test_v2_controls.CONTROLS, test_v2_controls.GRPC_CONTROLS,
+             test_lifecycle_controls.CONTROLS)
     return {check.partition("[")[0] for entries in lists for _, check, _ in entries} | set(STANDALONE)
 
 

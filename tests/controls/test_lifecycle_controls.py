@@ -1,0 +1,124 @@
+"""Rollout and scaling controls: each check fails against a local target broken in its way, and all
+pass (or say *not supported*) on a healthy one, in Knative and in Standard mode.
+
+Each run selects only the lifecycle modules (``-m lifecycle``). Faults that break different checks
+share one run, so CI starts six targets for eight controls and both healthy counterparts. A
+fault that makes a check wait its timeout out gets a short ``--scale-timeout`` in its run; the
+runs in which scaling must succeed keep one long enough for the local target's windows.
+The figures of the healthy runs (idle to zero, cold start, scale up, scale down) are printed
+(``-s``), never asserted.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ISVC_CRD
+from tests.controls.runner import Run, run_suite
+
+BASE = ("-m", "lifecycle", f"--local-crd={ISVC_CRD}", "--ready-timeout=60", "--traffic-timeout=60",
+        "--request-timeout=30")
+# Long enough for the healthy local target to scale to zero (a 6 s window, then its grace period)
+# and back down after load; a fault that stops scaling fails only after waiting this out.
+SCALE_OK = "--scale-timeout=90"
+
+# name: (faults joined by "+", further options)
+RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # three checks that each time out: short waits
+    "never": ("canary-ignored+never-scale-to-zero+no-autoscale", ("--scale-timeout=20",)),
+    "drops": ("rollout-drops+no-activator+no-scale-down", ("--scale-timeout=45",)),
+    # the rollout breaks at its last step; scaling is healthy (the healthy Knative counterpart)
+    "rollback": ("rollback-ignored", (SCALE_OK,)),
+    # the rollout is healthy (its counterpart); the cold start is judged by an impossible ceiling
+    "ceiling": ("", (SCALE_OK, "--cold-start-ceiling=0.001", "-k", "not autoscale")),
+    "standard-no-autoscale": ("no-autoscale", ("--local-deployment-mode=Standard", "--scale-timeout=20")),
+    "standard": ("", ("--local-deployment-mode=Standard", SCALE_OK, "-k", "autoscale")),
+}
+
+CONTROLS = [
+    # (run, check by short name, words its failure must contain)
+    ("never", "CanaryTrafficSplit", "1000 of 1000 answered by the canary revision"),
+    ("never", "CanaryTrafficSplit", "outside the 99.9 % binomial interval [70, 132] for 10 %"),
+    ("never", "ScaleToZero", "idle the predictor still has 1 ready replica (pod "),
+    ("never", "AutoscaleUp", "ready replicas stayed at 1 (minReplicas 1)"),
+    ("drops", "CanaryPromotion", "requests failed during promotion: 503 \u00d7"),
+    ("drops", "ColdStart", "predict answered 503"),
+    ("drops", "AutoscaleDown", "after the load stopped the predictor still has"),
+    ("rollback", "CanaryRollback", "requests after the rollback were not answered by the previous revision"),
+    ("ceiling", "ColdStart", "above the --cold-start-ceiling of 0.001 s"),
+    ("standard-no-autoscale", "AutoscaleUp", "ready replicas stayed at 1 (minReplicas 1)"),
+]
+# The checks that must pass in a run (a fault there breaks only the others).
+PASSES = {
+    "drops": ("CanaryTrafficSplit", "ScaleToZero", "AutoscaleUp"),
+    "rollback": ("CanaryTrafficSplit", "CanaryPromotion", "ScaleToZero", "ColdStart", "AutoscaleUp",
+                 "AutoscaleDown"),
+    "ceiling": ("CanaryTrafficSplit", "CanaryPromotion", "CanaryRollback", "ScaleToZero"),
+    "standard": ("AutoscaleUp", "AutoscaleDown"),
+}
+KNATIVE_ONLY = ("CanaryTrafficSplit", "CanaryPromotion", "CanaryRollback", "ScaleToZero", "ColdStart")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory):
+    cache: dict[str, Run] = {}
+
+    def run(name: str) -> Run:
+        if name not in cache:
+            faults, extra = RUNS[name]
+            cache[name] = run_suite(tmp_path_factory.mktemp(name), *BASE, *extra,
+                                    *(f"--local-fault={f}" for f in faults.split("+") if f), timeout_s=900)
+            print_figures(name, cache[name].report_dir / "junit.xml")
+        return cache[name]
+
+    return run
+
+
+def print_figures(name: str, junit: Path) -> None:
+    """The measured times, for the person reading the self-test output (``-s``); never asserted."""
+    if not junit.exists():
+        return
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        for prop in case.iter("property"):
+            if prop.get("name", "").startswith("kserve-conformance.figure."):
+                print(f"[{name}] {case.get('name')}: {prop.get('name').rpartition('.')[2]} = {prop.get('value')} s")
+
+
+@pytest.mark.parametrize(("run_name", "check", "words"), CONTROLS, ids=[f"{r}-{c}" for r, c, _ in CONTROLS])
+def test_lifecycle_check_fails_naming_the_defect(runs, run_name: str, check: str, words: str) -> None:
+    verdict = runs(run_name).failed(check)
+    assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"
+
+
+@pytest.mark.parametrize("run_name", sorted(PASSES))
+def test_lifecycle_checks_pass_where_their_part_is_healthy(runs, run_name: str) -> None:
+    run = runs(run_name)
+    outcomes = {check: run.outcome(check) for check in PASSES[run_name]}
+    assert set(outcomes.values()) == {"passed"}, f"{outcomes}\n{run.output[-4000:]}"
+
+
+def test_knative_only_checks_are_not_supported_in_standard_mode(runs) -> None:
+    run = runs("standard-no-autoscale")
+    for check in KNATIVE_ONLY:
+        verdict = next(iter(run.matching(check).values()))
+        assert verdict.outcome == "skipped" and "not supported: Knative" in verdict.message, (check, verdict)
+
+
+def test_dependent_checks_skip_after_a_failure(runs) -> None:
+    """A check whose predecessor failed is skipped with the reason, not failed a second time."""
+    run = runs("never")
+    for check, reason in (("CanaryPromotion", "CanaryTrafficSplit did not pass"),
+                          ("ColdStart", "never scaled to zero"), ("AutoscaleDown", "AutoscaleUp did not pass")):
+        verdict = next(iter(run.matching(check).values()))
+        assert verdict.outcome == "skipped" and reason in verdict.message, (check, verdict)
+
+
+def test_report_carries_the_figures(runs) -> None:
+    import yaml
+
+    report = yaml.safe_load((runs("rollback").report_dir / "conformance-report.yaml").read_text())
+    figures = {name for check in report["checks"] for item in check["items"] for name in item.get("figures", {})}
+    assert {"idle-to-zero-s", "cold-start-s", "time-to-scale-up-s", "time-to-scale-down-s"} <= figures, figures
