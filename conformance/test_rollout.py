@@ -94,7 +94,7 @@ def assert_no_failures(counts: Counter[str], what: str) -> None:
              "share of answers from the canary agrees with 10 % (exact binomial interval, 99.9 %). KServe docs: "
              "\"the canary rollout strategy is configured to route 10% of the traffic to the new revision, 90% "
              "of the traffic will go to the LastestRolledoutRevision\".", level=EXTENDED, features=FEATURES)
-def test_canary_traffic_split(rollout_service: LifecycleService, timeouts: Any, record_property: Any) -> None:
+def test_canary_traffic_split(rollout_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
     service = rollout_service
     old = lifecycle.predictor_status(service.ready).get("latestRolledoutRevision")
     assert old, ("status.components.predictor.latestRolledoutRevision is missing once Ready: "
@@ -108,12 +108,12 @@ def test_canary_traffic_split(rollout_service: LifecycleService, timeouts: Any, 
     n, confidence = ROLLOUT["split"]["requests"], ROLLOUT["split"]["confidence"]
     with allure.step(f"{n} predict requests, each answer classified old ({old}) / canary ({new})"):
         counts = sample(service, n, timeouts.request_s)
-    counts_property(record_property, "canary-split", counts)
+    counts_property(request.node, "canary-split", counts)
     failed = lifecycle.failures(counts, (OLD, CANARY))
     assert not failed, (f"{sum(failed.values())} of {n} requests were answered by neither revision: "
                         f"{describe_counts(failed)}")
     lo, hi = lifecycle.binomial_interval(n, percent / 100, confidence)
-    record_property("kserve-conformance.canary-interval", f"[{lo}, {hi}]")
+    request.node.user_properties.append(("kserve-conformance.canary-interval", f"[{lo}, {hi}]"))
     k = counts[CANARY]
     assert lo <= k <= hi, (f"{k} of {n} answered by the canary revision {new}, outside the {confidence * 100:g} % "
                            f"binomial interval [{lo}, {hi}] for {percent} %")
@@ -125,18 +125,18 @@ def test_canary_traffic_split(rollout_service: LifecycleService, timeouts: Any, 
              "during the change. KServe docs: \"the rollout strategy promotes the LatestReadyRevision ... to the "
              "LatestRolledoutRevision. Since it is now promoted, the LatestRolledoutRevision gets 100% of the "
              "traffic\".", level=EXTENDED, features=FEATURES)
-def test_canary_promotion(rollout_service: LifecycleService, timeouts: Any, record_property: Any) -> None:
+def test_canary_promotion(rollout_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
     service = rollout_service
     if SPLIT not in service.passed:
         pytest.skip(f"{SPLIT} did not pass, so there is no canary to promote")
     old, new = service.facts["old"], service.facts["new"]
     _, counts = during_change(service, timeouts, ROLLOUT["promotePatch"],
                               lambda obj: lifecycle.promoted_problem(obj, old, new), f"promotion of {new}")
-    counts_property(record_property, "during-promotion", counts)
+    counts_property(request.node, "during-promotion", counts)
     assert_no_failures(counts, "promotion")
     m = ROLLOUT["after"]["requests"]
     after = sample(service, m, timeouts.request_s)
-    counts_property(record_property, "after-promotion", after)
+    counts_property(request.node, "after-promotion", after)
     assert after[CANARY] == m, (f"{m - after[CANARY]} of {m} requests after promotion were not answered by the "
                                 f"promoted revision {new}: {describe_counts(after)}")
     service.passed.add(PROMOTION)
@@ -147,17 +147,17 @@ def test_canary_promotion(rollout_service: LifecycleService, timeouts: Any, reco
              "when the old revision was scaled to zero and the first requests wait for it). KServe docs: \"If a "
              "rollback needs to happen, 100% of the traffic will be pinned to the previous healthy/good revision - "
              "the PreviousRolledoutRevision.\"", level=EXTENDED, features=FEATURES)
-def test_canary_rollback(rollout_service: LifecycleService, timeouts: Any, record_property: Any) -> None:
+def test_canary_rollback(rollout_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
     service = rollout_service
     if PROMOTION not in service.passed:
         pytest.skip(f"{PROMOTION} did not pass, so there is no previous rolled-out revision to roll back to")
     old, new = service.facts["old"], service.facts["new"]
     _, counts = during_change(service, timeouts, ROLLOUT["rollbackPatch"],
                               lambda obj: lifecycle.rolled_back_problem(obj, old, new), f"rollback to {old}")
-    counts_property(record_property, "during-rollback", counts)
+    counts_property(request.node, "during-rollback", counts)
     assert_no_failures(counts, "rollback")
     m = ROLLOUT["after"]["requests"]
     after = sample(service, m, timeouts.request_s)
-    counts_property(record_property, "after-rollback", after)
+    counts_property(request.node, "after-rollback", after)
     assert after[OLD] == m, (f"{m - after[OLD]} of {m} requests after the rollback were not answered by the "
                              f"previous revision {old}: {describe_counts(after)}")

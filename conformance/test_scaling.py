@@ -78,7 +78,7 @@ def idle_service(request: pytest.FixtureRequest) -> Iterator[LifecycleService]:
 @conformance(SCALE_TO_ZERO, "With minReplicas: 0, an idle predictor is scaled to zero replicas. Knative docs: "
              "\"if an application is receiving no traffic and scale to zero is enabled, Knative Serving scales "
              "the application down to zero replicas.\"", level=EXTENDED, features=ZERO_FEATURES)
-def test_scale_to_zero(idle_service: LifecycleService, timeouts: Any, record_property: Any) -> None:
+def test_scale_to_zero(idle_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
     service = idle_service
     ok_predict(service, timeouts.request_s)
     idle_since = time.monotonic()
@@ -89,7 +89,7 @@ def test_scale_to_zero(idle_service: LifecycleService, timeouts: Any, record_pro
     if not polled.reached:
         pytest.fail(f"after {time.monotonic() - idle_since:.0f} s idle the predictor still has "
                     f"{describe_pods(polled.last)}", pytrace=False)
-    figure(record_property, "idle-to-zero-s", polled.elapsed_s)
+    figure(request.node, "idle-to-zero-s", polled.elapsed_s)
     service.passed.add(SCALE_TO_ZERO)
 
 
@@ -97,15 +97,14 @@ def test_scale_to_zero(idle_service: LifecycleService, timeouts: Any, record_pro
              "until a replica answers) and takes no longer than --cold-start-ceiling; the time is reported. "
              "Knative docs: the activator \"buffers requests\" for revisions scaled to zero.",
              level=EXTENDED, features=ZERO_FEATURES)
-def test_cold_start(request: pytest.FixtureRequest, idle_service: LifecycleService, timeouts: Any,
-                    record_property: Any) -> None:
+def test_cold_start(request: pytest.FixtureRequest, idle_service: LifecycleService, timeouts: Any) -> None:
     service = idle_service
     if SCALE_TO_ZERO not in service.passed:
         not_applicable(f"the predictor never scaled to zero ({SCALE_TO_ZERO} did not pass), so there is no cold start")
     ceiling = suite_config.of(request.config).cold_start_ceiling_s
     with allure.step("one predict request to the predictor at zero replicas, timed"):
         seconds = ok_predict(service, max(timeouts.request_s, ceiling))
-    figure(record_property, "cold-start-s", seconds)
+    figure(request.node, "cold-start-s", seconds)
     assert seconds <= ceiling, (f"the first request after scale to zero took {seconds:.3f} s, above the "
                                 f"--cold-start-ceiling of {ceiling:g} s")
 
@@ -125,7 +124,7 @@ def autoscale_service(request: pytest.FixtureRequest) -> Iterator[LifecycleServi
              "(KPA), Standard mode: scaleMetric cpu (HPA). KServe docs: \"KServe supports the implementation of "
              "Knative Pod Autoscaler (KPA) and Kubernetes' Horizontal Pod Autoscaler (HPA).\"",
              level=EXTENDED, features=("Autoscaling",))
-def test_autoscale_up(autoscale_service: LifecycleService, timeouts: Any, record_property: Any) -> None:
+def test_autoscale_up(autoscale_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
     service = autoscale_service
     minimum, workers = AUTOSCALE["minReplicas"], AUTOSCALE["load"]["workers"]
     ok_predict(service, timeouts.request_s)
@@ -136,12 +135,12 @@ def test_autoscale_up(autoscale_service: LifecycleService, timeouts: Any, record
         with loop:
             polled = lifecycle.poll_until(service.ready_pods, lambda pods: len(pods) > minimum, timeouts.scale_s)
             counts: Counter[str] = loop.stop()
-    counts_property(record_property, "autoscale-load", counts)
+    counts_property(request.node, "autoscale-load", counts)
     load = f"{workers} concurrent, {sum(counts.values())} requests sent, errors: {error_counts(counts)}"
     if not polled.reached:
         pytest.fail(f"ready replicas stayed at {len(polled.last)} (minReplicas {minimum}) for {timeouts.scale_s:g}s "
                     f"of load ({load}); {describe_pods(polled.last)}", pytrace=False)
-    figure(record_property, "time-to-scale-up-s", polled.elapsed_s)
+    figure(request.node, "time-to-scale-up-s", polled.elapsed_s)
     errors = lifecycle.failures(counts, ("200",))
     assert not errors, f"{sum(errors.values())} of {sum(counts.values())} requests failed under load: {load}"
     service.passed.add(AUTOSCALE_UP)
@@ -154,7 +153,7 @@ def error_counts(counts: Counter[str]) -> str:
 @conformance("AutoscaleDown", "Once the load stops, ready replicas return to minReplicas within --scale-timeout. "
              "Knative docs: \"If scaling to zero is disabled, the application is scaled down to the minimum "
              "number of replicas\".", level=EXTENDED, features=("Autoscaling",))
-def test_autoscale_down(autoscale_service: LifecycleService, timeouts: Any, record_property: Any) -> None:
+def test_autoscale_down(autoscale_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
     service = autoscale_service
     if AUTOSCALE_UP not in service.passed:
         pytest.skip(f"{AUTOSCALE_UP} did not pass, so there is no scale-up to come down from")
@@ -165,4 +164,4 @@ def test_autoscale_down(autoscale_service: LifecycleService, timeouts: Any, reco
     if not polled.reached:
         pytest.fail(f"{timeouts.scale_s:g} s after the load stopped the predictor still has "
                     f"{describe_pods(polled.last)}, minReplicas is {minimum}", pytrace=False)
-    figure(record_property, "time-to-scale-down-s", polled.elapsed_s)
+    figure(request.node, "time-to-scale-down-s", polled.elapsed_s)
