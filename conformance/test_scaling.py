@@ -128,10 +128,10 @@ def test_autoscale_up(autoscale_service: LifecycleService, timeouts: Any, reques
     service = autoscale_service
     minimum, workers = AUTOSCALE["minReplicas"], AUTOSCALE["load"]["workers"]
     ok_predict(service, timeouts.request_s)
-    request = service.closed_loop_request(timeouts.request_s)
+    predict = service.closed_loop_request(timeouts.request_s)
     with allure.step(f"closed-loop load, {workers} concurrent, until ready replicas > {minimum} "
                      f"(timeout {timeouts.scale_s:g}s)"):
-        loop = ClosedLoop(request, lambda status, _body: str(status) if status else "transport error", workers)
+        loop = ClosedLoop(predict, lambda status, _body: str(status) if status else "transport error", workers)
         with loop:
             polled = lifecycle.poll_until(service.ready_pods, lambda pods: len(pods) > minimum, timeouts.scale_s)
             counts: Counter[str] = loop.stop()
