@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +49,13 @@ class LifecycleService:
     passed: set[str] = field(default_factory=set)
     facts: dict[str, Any] = field(default_factory=dict)  # what one check learnt for the next (revisions, times)
     session: requests.Session = field(default_factory=requests.Session)  # the checks' own requests, one at a time
+    rewrite: Callable[[str], str] = str  # --storage-uri-map, for a patch that sets a storageUri
 
     def current(self) -> Obj:
         return self.api.get(self.name)
 
     def patch(self, body: Obj) -> Obj:
+        body = with_storage(body, self.rewrite)
         with allure.step(f"merge-patch {self.name}: {json.dumps(body)}"):
             return self.api.patch(self.name, body)
 
@@ -113,11 +115,12 @@ def _dataplane(config: pytest.Config, cluster: Cluster, ready: Obj, namespace: s
     return DataPlane(cluster.ingress.base_url, expected.host, expected.path_prefix, cluster.timeouts.request_s)
 
 
-def _storage(manifest: Obj, cluster: Cluster) -> Obj:
+def with_storage(manifest: Obj, rewrite: Callable[[str], str]) -> Obj:
+    """A copy with ``spec.predictor.model.storageUri`` rewritten (--storage-uri-map), if it has one."""
     body = copy.deepcopy(manifest)
     model = body.get("spec", {}).get("predictor", {}).get("model")
     if isinstance(model, dict) and model.get("storageUri"):
-        model["storageUri"] = cluster.storage.rewrite(model["storageUri"])
+        model["storageUri"] = rewrite(model["storageUri"])
     return body
 
 
@@ -145,7 +148,7 @@ def deployed(request: pytest.FixtureRequest, cluster: Cluster, manifest: Obj, re
     name = manifest["metadata"]["name"]
     with allure.step(f"Apply InferenceService {name} in {namespace}"):
         try:
-            isvcs.create(_storage(manifest, cluster))
+            isvcs.create(with_storage(manifest, cluster.storage.rewrite))
         except SetupError as err:
             fail_setup(err)
             raise
@@ -159,7 +162,7 @@ def deployed(request: pytest.FixtureRequest, cluster: Cluster, manifest: Obj, re
         say(f"{name}: Ready ({describe_conditions(ready)})")
         dataplane = _dataplane(request.config, cluster, ready, namespace, mode)
         yield LifecycleService(name, namespace, mode, isvcs, dataplane, ready, request_doc["body"],
-                               request_doc["path"].format(name=name))
+                               request_doc["path"].format(name=name), rewrite=cluster.storage.rewrite)
     finally:
         with allure.step(f"Delete {name} and wait until it is gone"):
             isvcs.delete(name)
