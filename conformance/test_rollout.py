@@ -19,11 +19,11 @@ import pytest
 
 from kserve_conformance import lifecycle
 from kserve_conformance.catalog import DATA, load_yaml
-from kserve_conformance.fixtures.cluster import Cluster
 from kserve_conformance.kube import InferenceServices
 from kserve_conformance.lifecycle import CANARY, OLD, ClosedLoop, describe_counts, revision_state
 from kserve_conformance.lifecycle_service import LifecycleService, cluster_for, counts_property, deployed
 from kserve_conformance.spec import EXTENDED, conformance
+from kserve_conformance.timeouts import Timeouts
 
 LIFECYCLE = load_yaml(DATA / "lifecycle.yaml")
 ROLLOUT = LIFECYCLE["rollout"]
@@ -42,9 +42,8 @@ def rollout_service(request: pytest.FixtureRequest) -> Iterator[LifecycleService
 
 
 @pytest.fixture(scope="module")
-def timeouts(request: pytest.FixtureRequest) -> Any:
-    cluster: Cluster = request.getfixturevalue("kserve_cluster")
-    return cluster.timeouts
+def timeouts(request: pytest.FixtureRequest) -> Timeouts:
+    return cluster_for(request).timeouts
 
 
 def wait_for(service: LifecycleService, problem: Any, timeout_s: float, what: str) -> dict[str, Any]:
@@ -70,7 +69,7 @@ def sample(service: LifecycleService, n: int, timeout_s: float) -> Counter[str]:
     return counts
 
 
-def during_change(service: LifecycleService, timeouts: Any, patch: dict[str, Any], problem: Any,
+def during_change(service: LifecycleService, timeouts: Timeouts, patch: dict[str, Any], problem: Any,
                   what: str) -> tuple[dict[str, Any], Counter[str]]:
     """Patch with closed-loop traffic running; wait for the status; return it and the traffic's counts."""
     request = service.closed_loop_request(timeouts.request_s)
@@ -94,7 +93,8 @@ def assert_no_failures(counts: Counter[str], what: str) -> None:
              "share of answers from the canary agrees with 10 % (exact binomial interval, 99.9 %). KServe docs: "
              "\"the canary rollout strategy is configured to route 10% of the traffic to the new revision, 90% "
              "of the traffic will go to the LastestRolledoutRevision\".", level=EXTENDED, features=FEATURES)
-def test_canary_traffic_split(rollout_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
+def test_canary_traffic_split(rollout_service: LifecycleService,
+                              timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = rollout_service
     old = lifecycle.predictor_status(service.ready).get("latestRolledoutRevision")
     assert old, ("status.components.predictor.latestRolledoutRevision is missing once Ready: "
@@ -125,7 +125,8 @@ def test_canary_traffic_split(rollout_service: LifecycleService, timeouts: Any, 
              "during the change. KServe docs: \"the rollout strategy promotes the LatestReadyRevision ... to the "
              "LatestRolledoutRevision. Since it is now promoted, the LatestRolledoutRevision gets 100% of the "
              "traffic\".", level=EXTENDED, features=FEATURES)
-def test_canary_promotion(rollout_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
+def test_canary_promotion(rollout_service: LifecycleService,
+                          timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = rollout_service
     if SPLIT not in service.passed:
         pytest.skip(f"{SPLIT} did not pass, so there is no canary to promote")
@@ -147,7 +148,7 @@ def test_canary_promotion(rollout_service: LifecycleService, timeouts: Any, requ
              "when the old revision was scaled to zero and the first requests wait for it). KServe docs: \"If a "
              "rollback needs to happen, 100% of the traffic will be pinned to the previous healthy/good revision - "
              "the PreviousRolledoutRevision.\"", level=EXTENDED, features=FEATURES)
-def test_canary_rollback(rollout_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
+def test_canary_rollback(rollout_service: LifecycleService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = rollout_service
     if PROMOTION not in service.passed:
         pytest.skip(f"{PROMOTION} did not pass, so there is no previous rolled-out revision to roll back to")

@@ -14,7 +14,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import allure
 import pytest
@@ -22,7 +21,6 @@ import pytest
 from kserve_conformance import config as suite_config
 from kserve_conformance import lifecycle
 from kserve_conformance.catalog import DATA, load_yaml
-from kserve_conformance.fixtures.cluster import Cluster
 from kserve_conformance.kube import InferenceServices
 from kserve_conformance.lifecycle import ClosedLoop, describe_counts
 from kserve_conformance.lifecycle_service import (
@@ -35,6 +33,7 @@ from kserve_conformance.lifecycle_service import (
     mode_of,
 )
 from kserve_conformance.spec import EXTENDED, conformance, not_applicable
+from kserve_conformance.timeouts import Timeouts
 
 LIFECYCLE = load_yaml(DATA / "lifecycle.yaml")
 TO_ZERO, AUTOSCALE = LIFECYCLE["scaleToZero"], LIFECYCLE["autoscale"]
@@ -46,9 +45,8 @@ pytestmark = pytest.mark.lifecycle
 
 
 @pytest.fixture(scope="module")
-def timeouts(request: pytest.FixtureRequest) -> Any:
-    cluster: Cluster = request.getfixturevalue("kserve_cluster")
-    return cluster.timeouts
+def timeouts(request: pytest.FixtureRequest) -> Timeouts:
+    return cluster_for(request).timeouts
 
 
 def describe_pods(pods: list[str]) -> str:
@@ -78,7 +76,7 @@ def idle_service(request: pytest.FixtureRequest) -> Iterator[LifecycleService]:
 @conformance(SCALE_TO_ZERO, "With minReplicas: 0, an idle predictor is scaled to zero replicas. Knative docs: "
              "\"if an application is receiving no traffic and scale to zero is enabled, Knative Serving scales "
              "the application down to zero replicas.\"", level=EXTENDED, features=ZERO_FEATURES)
-def test_scale_to_zero(idle_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
+def test_scale_to_zero(idle_service: LifecycleService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = idle_service
     ok_predict(service, timeouts.request_s)
     idle_since = time.monotonic()
@@ -97,7 +95,7 @@ def test_scale_to_zero(idle_service: LifecycleService, timeouts: Any, request: p
              "until a replica answers) and takes no longer than --cold-start-ceiling; the time is reported. "
              "Knative docs: the activator \"buffers requests\" for revisions scaled to zero.",
              level=EXTENDED, features=ZERO_FEATURES)
-def test_cold_start(request: pytest.FixtureRequest, idle_service: LifecycleService, timeouts: Any) -> None:
+def test_cold_start(request: pytest.FixtureRequest, idle_service: LifecycleService, timeouts: Timeouts) -> None:
     service = idle_service
     if SCALE_TO_ZERO not in service.passed:
         not_applicable(f"the predictor never scaled to zero ({SCALE_TO_ZERO} did not pass), so there is no cold start")
@@ -124,7 +122,7 @@ def autoscale_service(request: pytest.FixtureRequest) -> Iterator[LifecycleServi
              "(KPA), Standard mode: scaleMetric cpu (HPA). KServe docs: \"KServe supports the implementation of "
              "Knative Pod Autoscaler (KPA) and Kubernetes' Horizontal Pod Autoscaler (HPA).\"",
              level=EXTENDED, features=("Autoscaling",))
-def test_autoscale_up(autoscale_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
+def test_autoscale_up(autoscale_service: LifecycleService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = autoscale_service
     minimum, workers = AUTOSCALE["minReplicas"], AUTOSCALE["load"]["workers"]
     ok_predict(service, timeouts.request_s)
@@ -153,7 +151,8 @@ def error_counts(counts: Counter[str]) -> str:
 @conformance("AutoscaleDown", "Once the load stops, ready replicas return to minReplicas within --scale-timeout. "
              "Knative docs: \"If scaling to zero is disabled, the application is scaled down to the minimum "
              "number of replicas\".", level=EXTENDED, features=("Autoscaling",))
-def test_autoscale_down(autoscale_service: LifecycleService, timeouts: Any, request: pytest.FixtureRequest) -> None:
+def test_autoscale_down(autoscale_service: LifecycleService,
+                        timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = autoscale_service
     if AUTOSCALE_UP not in service.passed:
         pytest.skip(f"{AUTOSCALE_UP} did not pass, so there is no scale-up to come down from")
