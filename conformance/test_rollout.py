@@ -71,12 +71,18 @@ def sample(service: LifecycleService, n: int, timeout_s: float) -> Counter[str]:
 
 def during_change(service: LifecycleService, timeouts: Timeouts, patch: dict[str, Any], problem: Any,
                   what: str) -> tuple[dict[str, Any], Counter[str]]:
-    """Patch with closed-loop traffic running; wait for the status; return it and the traffic's counts."""
+    """Patch with closed-loop traffic running; wait for the status and then for the data path to settle;
+    return the status and the traffic's counts.
+
+    The traffic runs on until the check's own requests succeed N times in a row, so requests the
+    data path drops just after the status changed are counted too.
+    """
     request = service.closed_loop_request(timeouts.request_s)
     with ClosedLoop(request, classify, workers=ROLLOUT["background"]["workers"]) as loop:
         service.patch(patch)
         try:
             status = wait_for(service, problem, timeouts.traffic_s, what)
+            service.settle()
         finally:
             counts = loop.stop()
     return status, counts
@@ -103,6 +109,7 @@ def test_canary_traffic_split(rollout_service: LifecycleService,
     service.patch(ROLLOUT["canaryPatch"])
     status = wait_for(service, lambda obj: lifecycle.canary_split_problem(obj, old, percent), timeouts.traffic_s,
                       f"the {percent} % canary split")
+    service.settle()
     new = lifecycle.predictor_status(status)["latestReadyRevision"]
     service.facts.update(old=old, new=new)
     n, confidence = ROLLOUT["split"]["requests"], ROLLOUT["split"]["confidence"]

@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from kserve_conformance import config as suite_config
-from kserve_conformance.dataplane import DataPlane, Exchange
+from kserve_conformance.dataplane import DataPlane, Exchange, consecutive_successes
 from kserve_conformance.errors import SetupError
 from kserve_conformance.evidence import attach_text
 from kserve_conformance.fixtures.cluster import Cluster, progress
@@ -50,6 +50,8 @@ class LifecycleService:
     facts: dict[str, Any] = field(default_factory=dict)  # what one check learnt for the next (revisions, times)
     session: requests.Session = field(default_factory=requests.Session)  # the checks' own requests, one at a time
     rewrite: Callable[[str], str] = str  # --storage-uri-map, for a patch that sets a storageUri
+    consecutive: int = 3  # --consecutive-successes
+    consistency_s: float = 60.0  # --consistency-timeout
 
     def current(self) -> Obj:
         return self.api.get(self.name)
@@ -61,6 +63,12 @@ class LifecycleService:
 
     def predict(self) -> Exchange:
         return self.dataplane.post_json(self.request_path, self.request_body)
+
+    def settle(self) -> None:
+        """N consecutive successful predicts before answers are counted, as every request check waits
+        after Ready: the data path may follow a status change a moment later (kserve/kserve#604)."""
+        with allure.step(f"{self.consecutive} consecutive successful predicts"):
+            consecutive_successes(self.predict, self.consecutive, self.consistency_s)
 
     def closed_loop_request(self, timeout_s: float) -> Request:
         """The predict request as the background traffic sends it, bypassing DataPlane's retries:
@@ -162,7 +170,9 @@ def deployed(request: pytest.FixtureRequest, cluster: Cluster, manifest: Obj, re
         say(f"{name}: Ready ({describe_conditions(ready)})")
         dataplane = _dataplane(request.config, cluster, ready, namespace, mode)
         yield LifecycleService(name, namespace, mode, isvcs, dataplane, ready, request_doc["body"],
-                               request_doc["path"].format(name=name), rewrite=cluster.storage.rewrite)
+                               request_doc["path"].format(name=name), rewrite=cluster.storage.rewrite,
+                               consecutive=cluster.consecutive_successes,
+                               consistency_s=cluster.timeouts.consistency_s)
     finally:
         with allure.step(f"Delete {name} and wait until it is gone"):
             isvcs.delete(name)
