@@ -133,20 +133,20 @@ def classify(body: Any, answers: Mapping[str, Any]) -> str:
     """Which revision answered: the old model's exact body, or the canary's probabilities.
 
     ``answers`` comes from the data file: ``old`` is the whole body the old model returns,
-    ``canary`` describes predict_proba's: one row of ``classes`` probabilities per instance whose
-    argmax is ``argmax`` (KServe's sklearnserver with PREDICT_PROBA=true).
+    ``canary`` describes predict_proba's: ``rows`` rows (one per instance) of ``classes``
+    probabilities summing to 1 (KServe's sklearnserver with PREDICT_PROBA=true).
     """
     if body == answers[OLD]:
         return OLD
     spec = answers[CANARY]
     rows = body.get("predictions") if isinstance(body, dict) else None
-    if not isinstance(rows, list) or len(rows) != len(spec["argmax"]):
+    if not isinstance(rows, list) or len(rows) != spec["rows"]:
         return NEITHER
-    for row, argmax in zip(rows, spec["argmax"], strict=True):
+    for row in rows:
         if not (isinstance(row, list) and len(row) == spec["classes"]
-                and all(isinstance(x, int | float) and not isinstance(x, bool) for x in row)):
+                and all(isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 1 for x in row)):
             return NEITHER
-        if abs(sum(row) - 1.0) > spec["sum_tolerance"] or max(range(len(row)), key=row.__getitem__) != argmax:
+        if abs(sum(row) - 1.0) > spec["sum_tolerance"]:
             return NEITHER
     return CANARY
 

@@ -93,7 +93,8 @@ def test_revision_state_names_the_traffic_it_saw() -> None:
 @pytest.mark.parametrize(("body", "label"), [
     ({"predictions": [1, 1]}, OLD),
     ({"predictions": [[0.01, 0.9, 0.09], [0.0, 0.6, 0.4]]}, CANARY),
-    ({"predictions": [[0.01, 0.09, 0.9], [0.0, 0.6, 0.4]]}, NEITHER),  # argmax 2: a wrong model
+    ({"predictions": [[0.01, 0.09, 0.9], [0.0, 0.6, 0.4]]}, CANARY),  # another model: the class is not judged
+    ({"predictions": [[-0.1, 1.0, 0.1], [0.0, 0.6, 0.4]]}, NEITHER),  # not probabilities
     ({"predictions": [[0.5, 0.9, 0.09], [0.0, 0.6, 0.4]]}, NEITHER),  # not probabilities
     ({"predictions": [[0.1, 0.9], [0.4, 0.6]]}, NEITHER),  # two classes
     ({"predictions": [2, 2]}, NEITHER),
