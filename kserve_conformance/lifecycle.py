@@ -22,9 +22,12 @@ from typing import Any
 import requests
 from scipy.stats import binom
 
+from kserve_conformance.timeouts import DEFAULT
+
 Obj = dict[str, Any]
 OLD, CANARY, NEITHER = "old", "canary", "neither"
-POLL_S = 1.0  # interval between status and pod polls: a watch would not see pods go un-ready any sooner
+# Polled, not watched: the conditions span several objects (the service's status, its pods).
+POLL_S = DEFAULT.lifecycle_poll_s
 
 
 # --- the canary share ---------------------------------------------------------------------------

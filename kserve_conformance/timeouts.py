@@ -26,6 +26,7 @@ class Timeouts:
     # to zero after its stable window (60 s) plus a 30 s grace period; the HPA waits out a 300 s
     # downscale stabilization window before it lowers replicas.
     scale_s: float = 600.0
+    lifecycle_poll_s: float = 1.0  # interval between status and pod polls of the rollout and scaling checks
     # -- cleanup ----------------------------------------------------------------------------
     delete_s: float = 120.0  # delete → InferenceService gone (model server stopped)
     namespace_s: float = 120.0  # namespace deletion → gone

@@ -200,3 +200,22 @@ def test_closed_loop_counts_every_answer(server: str) -> None:
     counts = loop.counts
     assert counts[OLD] > 0 and counts["503"] > 0 and set(counts) == {OLD, "503"}
     assert sum(counts.values()) >= 30
+
+
+# --- options ---------------------------------------------------------------------------------------
+def test_certification_refuses_a_higher_cold_start_ceiling(tmp_path) -> None:
+    from tests.certification.test_refusals import IMPLEMENTATION, certify
+
+    done = certify(tmp_path, *IMPLEMENTATION, "--cold-start-ceiling=400")
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "--cold-start-ceiling=400 is looser than the published 300" in done.stderr, done.stderr
+    lower = certify(tmp_path, *IMPLEMENTATION, "--cold-start-ceiling=60", "--scale-timeout=60")
+    assert lower.returncode == 0, lower.stdout[-2000:] + lower.stderr[-2000:]
+
+
+@pytest.mark.parametrize("option", ["--traffic-timeout=0", "--scale-timeout=-1", "--cold-start-ceiling=nan"])
+def test_bad_lifecycle_option_is_one_line(tmp_path, option: str) -> None:
+    from tests.unit.test_config import run
+
+    done = run(tmp_path, option, "--collect-only")
+    assert done.returncode == 4 and option.partition("=")[0] in done.stderr, done.stderr
