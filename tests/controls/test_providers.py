@@ -34,8 +34,10 @@ MODES = {
 @pytest.mark.serial  # the whole suite, the load check included
 @pytest.mark.parametrize("target", MODES.values(), ids=MODES.keys(), indirect=True)
 def test_existing_passes_against_local_target_in_each_url_mode(target: LocalTargetProcess, tmp_path: Path) -> None:
-    # The whole suite: the load check too (briefly), and the round trips timed once each.
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-m", "load or not load",
+    # The whole suite: the load check too (briefly), and the round trips timed once each. Not the
+    # rollout and scaling checks (about a minute per mode; test_lifecycle_controls runs them in both modes).
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
+                    "-m", "(load or not load) and not lifecycle",
                     "--load-duration=2", "--load-rate=200", "--benchmark-disable")
     passed_all(run)
     assert run.outcome("LoadSLO") == "passed" and run.outcome("test_v1_predict") == "passed"
