@@ -2,16 +2,17 @@
 
 KServe docs: "Canary rollout strategy is only supported in serverless deployment mode." One
 InferenceService (``sklearn-iris-rollout``) goes through the documented steps in order: a canary
-at 10 %, promotion, rollback. The canary serves the same model with ``PREDICT_PROBA=true``, so
-every answer says which revision gave it: ``[1, 1]`` from the old one, class probabilities
-from the canary. Each check waits (``--traffic-timeout``) for the status to show the split
-first, then judges the answers; a check whose predecessor did not pass is skipped.
+at 10 %, promotion, rollback. The canary serves a second storageUri (KServe's V2 iris sample, a
+logistic regression) with ``PREDICT_PROBA=true``, so every answer says which revision gave it:
+``[1, 1]`` from the old one, class probabilities from the canary. Each check waits
+(``--traffic-timeout``) for the status to show the split first, then judges the answers; a check
+whose predecessor did not pass is skipped.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import allure
@@ -31,6 +32,7 @@ FEATURES = ("Knative", "Canary")
 KNATIVE_ONLY = "Canary rollout strategy is only supported in serverless deployment mode (KServe docs)"
 SPLIT, PROMOTION = "CanaryTrafficSplit", "CanaryPromotion"
 pytestmark = pytest.mark.lifecycle
+Problem = Callable[[dict[str, Any]], str | None]  # why the status is not yet what a check waits for; None once it is
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def timeouts(request: pytest.FixtureRequest) -> Timeouts:
     return cluster_for(request).timeouts
 
 
-def wait_for(service: LifecycleService, problem: Any, timeout_s: float, what: str) -> dict[str, Any]:
+def wait_for(service: LifecycleService, problem: Problem, timeout_s: float, what: str) -> dict[str, Any]:
     """Poll the status until ``problem(isvc)`` is None; fail naming what was still wrong and the traffic seen."""
     with allure.step(f"wait for {what} (timeout {timeout_s:g}s)"):
         polled = lifecycle.poll_until(service.current, lambda obj: problem(obj) is None, timeout_s)
@@ -69,7 +71,7 @@ def sample(service: LifecycleService, n: int, timeout_s: float) -> Counter[str]:
     return counts
 
 
-def during_change(service: LifecycleService, timeouts: Timeouts, patch: dict[str, Any], problem: Any,
+def during_change(service: LifecycleService, timeouts: Timeouts, patch: dict[str, Any], problem: Problem,
                   what: str) -> tuple[dict[str, Any], Counter[str]]:
     """Patch with closed-loop traffic running; wait for the status and then for the data path to settle;
     return the status and the traffic's counts.
