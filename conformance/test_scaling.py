@@ -78,6 +78,7 @@ def idle_service(request: pytest.FixtureRequest) -> Iterator[LifecycleService]:
              "the application down to zero replicas.\"", level=EXTENDED, features=ZERO_FEATURES)
 def test_scale_to_zero(idle_service: LifecycleService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = idle_service
+    service.settle()
     ok_predict(service, timeouts.request_s)
     idle_since = time.monotonic()
     with allure.step(f"poll ready predictor pods until 0 on {TO_ZERO['consecutive']} polls "
@@ -125,6 +126,7 @@ def autoscale_service(request: pytest.FixtureRequest) -> Iterator[LifecycleServi
 def test_autoscale_up(autoscale_service: LifecycleService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     service = autoscale_service
     minimum, workers = AUTOSCALE["minReplicas"], AUTOSCALE["load"]["workers"]
+    service.settle()
     ok_predict(service, timeouts.request_s)
     predict = service.closed_loop_request(timeouts.request_s)
     with allure.step(f"closed-loop load, {workers} concurrent, until ready replicas > {minimum} "
