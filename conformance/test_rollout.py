@@ -2,9 +2,10 @@
 
 KServe docs: "Canary rollout strategy is only supported in serverless deployment mode." One
 InferenceService (``sklearn-iris-rollout``) goes through the documented steps in order: a canary
-at 10 %, promotion, rollback. The canary serves a second storageUri (KServe's V2 iris sample, a
-logistic regression) with ``PREDICT_PROBA=true``, so every answer says which revision gave it:
-``[1, 1]`` from the old one, class probabilities from the canary. Each check waits
+at 10 %, promotion, rollback. The canary serves the same model under another name
+(``--model_name=sklearn-iris-canary``), and every request asks KServe's V1 model list
+(``GET /v1/models``), so every answer names the revision that gave it, on any cluster with
+KServe's stock runtime and sample model. Each check waits
 (``--traffic-timeout``) for the status to show the split first, then judges the answers; a check
 whose predecessor did not pass is skipped.
 """
@@ -39,7 +40,7 @@ Problem = Callable[[dict[str, Any]], str | None]  # why the status is not yet wh
 def rollout_service(request: pytest.FixtureRequest) -> Iterator[LifecycleService]:
     cluster = cluster_for(request)
     manifest = InferenceServices.load_manifest((DATA / ROLLOUT["manifest"]).read_text())
-    with deployed(request, cluster, manifest, LIFECYCLE["request"], knative_only=KNATIVE_ONLY) as service:
+    with deployed(request, cluster, manifest, ROLLOUT["identify"], knative_only=KNATIVE_ONLY) as service:
         yield service
 
 
@@ -63,7 +64,7 @@ def classify(status: int | None, body: bytes) -> str:
 
 
 def sample(service: LifecycleService, n: int, timeout_s: float) -> Counter[str]:
-    """``n`` predict requests one after the other, each answer (or transport error) counted by class."""
+    """``n`` requests one after the other, each answer (or transport error) counted by class."""
     counts: Counter[str] = Counter()
     for _ in range(n):
         status, body, _, _ = service.timed_predict(timeout_s)
@@ -115,7 +116,7 @@ def test_canary_traffic_split(rollout_service: LifecycleService,
     new = lifecycle.predictor_status(status)["latestReadyRevision"]
     service.facts.update(old=old, new=new)
     n, confidence = ROLLOUT["split"]["requests"], ROLLOUT["split"]["confidence"]
-    with allure.step(f"{n} predict requests, each answer classified old ({old}) / canary ({new})"):
+    with allure.step(f"{n} requests, each answer classified old ({old}) / canary ({new})"):
         counts = sample(service, n, timeouts.request_s)
     counts_property(request.node, "canary-split", counts)
     failed = lifecycle.failures(counts, (OLD, CANARY))

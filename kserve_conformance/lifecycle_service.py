@@ -44,7 +44,7 @@ class LifecycleService:
     api: InferenceServices
     dataplane: DataPlane
     ready: Obj
-    request_body: Any
+    request_body: Any  # None: the request is a GET
     request_path: str
     passed: set[str] = field(default_factory=set)
     facts: dict[str, Any] = field(default_factory=dict)  # what one check learnt for the next (revisions, times)
@@ -62,6 +62,8 @@ class LifecycleService:
             return self.api.patch(self.name, body)
 
     def predict(self) -> Exchange:
+        if self.request_body is None:
+            return self.dataplane.get(self.request_path)
         return self.dataplane.post_json(self.request_path, self.request_body)
 
     def settle(self) -> None:
@@ -71,20 +73,21 @@ class LifecycleService:
             consecutive_successes(self.predict, self.consecutive, self.consistency_s)
 
     def closed_loop_request(self, timeout_s: float) -> Request:
-        """The predict request as the background traffic sends it, bypassing DataPlane's retries:
+        """The module's request as the background traffic sends it, bypassing DataPlane's retries:
         every answer and every transport error counts."""
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json"} if self.request_body is not None else {}
         if self.dataplane.host:
             headers["Host"] = self.dataplane.host
         url = f"{self.dataplane.base_url}{self.dataplane.path_prefix}{self.request_path}"
-        return Request(url, headers, json.dumps(self.request_body).encode(), timeout_s)
+        body = json.dumps(self.request_body).encode() if self.request_body is not None else None
+        return Request(url, headers, body, timeout_s)
 
     def timed_predict(self, timeout_s: float) -> tuple[int | None, bytes, float, str]:
         """One request, no retry, timed from send to the full answer: (status, body, seconds, error)."""
         req = self.closed_loop_request(timeout_s)
         start = time.perf_counter()
         try:
-            r = self.session.post(req.url, data=req.body, headers=req.headers, timeout=timeout_s)
+            r = req.send(self.session)
         except requests.RequestException as err:
             return None, b"", time.perf_counter() - start, f"{type(err).__name__}: {err}"
         return r.status_code, r.content, time.perf_counter() - start, ""
@@ -169,7 +172,7 @@ def deployed(request: pytest.FixtureRequest, cluster: Cluster, manifest: Obj, re
             raise
         say(f"{name}: Ready ({describe_conditions(ready)})")
         dataplane = _dataplane(request.config, cluster, ready, namespace, mode)
-        yield LifecycleService(name, namespace, mode, isvcs, dataplane, ready, request_doc["body"],
+        yield LifecycleService(name, namespace, mode, isvcs, dataplane, ready, request_doc.get("body"),
                                request_doc["path"].format(name=name), rewrite=cluster.storage.rewrite,
                                consecutive=cluster.consecutive_successes,
                                consistency_s=cluster.timeouts.consistency_s)

@@ -22,8 +22,6 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from sklearn.compose import ColumnTransformer
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeRegressor
@@ -33,10 +31,6 @@ from kserve_conformance.local.iris import build_iris_model, save_once
 MIXEDTYPE_DATA = Path(__file__).parent / "data" / "mixedtype.yaml"
 # The tutorial's model bucket and the V2 sample's: served offline from a model built here.
 IRIS_URIS = ("gs://kfserving-examples/models/sklearn/1.0/model", "gs://seldon-models/sklearn/iris")
-# The V2 sample is Seldon's iris example, a logistic regression: unlike the tutorial's SVC it has
-# predict_proba, so KServe's sklearnserver answers class probabilities under PREDICT_PROBA=true
-# (the rollout checks tell a canary revision apart by that).
-IRIS_LR_URI = IRIS_URIS[1]
 MIXEDTYPE_URI = "gs://kfserving-examples/models/sklearn/1.3/mixedtype"
 
 
@@ -55,14 +49,8 @@ def build_mixedtype_model(dest: Path) -> Path:
     return save_once(dest, train_mixedtype)
 
 
-def train_iris_lr() -> LogisticRegression:
-    iris = load_iris()
-    return LogisticRegression(max_iter=1000).fit(iris.data, iris.target)
-
-
 def build_standins(models_dir: Path) -> Iterable[tuple[str, str]]:
     """``(storageUri, local directory)`` pairs, the storage map's defaults."""
     iris = str(build_iris_model(models_dir / "sklearn-iris"))
-    iris_lr = str(save_once(models_dir / "sklearn-iris-lr", train_iris_lr))
     mixed = str(build_mixedtype_model(models_dir / "sklearn-mixedtype"))
-    return [*((uri, iris) for uri in IRIS_URIS if uri != IRIS_LR_URI), (IRIS_LR_URI, iris_lr), (MIXEDTYPE_URI, mixed)]
+    return [*((uri, iris) for uri in IRIS_URIS), (MIXEDTYPE_URI, mixed)]

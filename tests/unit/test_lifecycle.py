@@ -91,15 +91,12 @@ def test_revision_state_names_the_traffic_it_saw() -> None:
 
 # --- answers ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("body", "label"), [
-    ({"predictions": [1, 1]}, OLD),
-    ({"predictions": [[0.01, 0.9, 0.09], [0.0, 0.6, 0.4]]}, CANARY),
-    ({"predictions": [[0.01, 0.09, 0.9], [0.0, 0.6, 0.4]]}, CANARY),  # another model: the class is not judged
-    ({"predictions": [[-0.1, 1.0, 0.1], [0.0, 0.6, 0.4]]}, NEITHER),  # not probabilities
-    ({"predictions": [[0.5, 0.9, 0.09], [0.0, 0.6, 0.4]]}, NEITHER),  # not probabilities
-    ({"predictions": [[0.1, 0.9], [0.4, 0.6]]}, NEITHER),  # two classes
-    ({"predictions": [2, 2]}, NEITHER),
-    ({"predictions": [[0.01, 0.9, 0.09]]}, NEITHER),  # one row for two instances
-    ([1, 1], NEITHER),
+    ({"models": ["sklearn-iris-rollout"]}, OLD),
+    ({"models": ["sklearn-iris-canary"]}, CANARY),
+    ({"models": ["sklearn-iris-rollout", "sklearn-iris-canary"]}, NEITHER),  # one server serving both
+    ({"models": []}, NEITHER),
+    ({"predictions": [1, 1]}, NEITHER),  # a predict answer: not the identify request's
+    (["sklearn-iris-rollout"], NEITHER),
 ])
 def test_classify(body: object, label: str) -> None:
     assert lifecycle.classify(body, ANSWERS) == label
@@ -109,7 +106,7 @@ def test_answer_class_counts_statuses_and_transport_errors() -> None:
     assert lifecycle.answer_class(503, b"no", ANSWERS) == "503"
     assert lifecycle.answer_class(None, b"", ANSWERS) == "transport error"
     assert lifecycle.answer_class(200, b"not json", ANSWERS) == NEITHER
-    assert lifecycle.answer_class(200, b'{"predictions": [1, 1]}', ANSWERS) == OLD
+    assert lifecycle.answer_class(200, b'{"models": ["sklearn-iris-rollout"]}', ANSWERS) == OLD
 
 
 def test_failures_are_described_with_exact_counts() -> None:
@@ -174,7 +171,8 @@ def server() -> Iterator[str]:
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             seen["n"] += 1
-            status, body = (503, b"busy") if seen["n"] % 3 == 0 else (200, json.dumps({"predictions": [1, 1]}).encode())
+            old = json.dumps({"models": ["sklearn-iris-rollout"]}).encode()
+            status, body = (503, b"busy") if seen["n"] % 3 == 0 else (200, old)
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
