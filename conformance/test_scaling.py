@@ -32,7 +32,7 @@ from kserve_conformance.lifecycle_service import (
     merge,
     mode_of,
 )
-from kserve_conformance.spec import EXTENDED, conformance, not_applicable
+from kserve_conformance.spec import EXTENDED, conformance, not_applicable, not_supported
 from kserve_conformance.timeouts import Timeouts
 
 LIFECYCLE = load_yaml(DATA / "lifecycle.yaml")
@@ -68,6 +68,8 @@ def ok_predict(service: LifecycleService, timeout_s: float) -> float:
 @pytest.fixture(scope="module")
 def idle_service(request: pytest.FixtureRequest) -> Iterator[LifecycleService]:
     cluster = cluster_for(request)
+    if cluster.facts.scale_to_zero is False:  # a cluster-wide choice, read from the cluster
+        not_supported("ScaleToZero", "knative-serving/config-autoscaler sets enable-scale-to-zero: \"false\"")
     manifest = InferenceServices.load_manifest((DATA / TO_ZERO["manifest"]).read_text())
     with deployed(request, cluster, manifest, LIFECYCLE["request"], knative_only=KNATIVE_ONLY) as service:
         yield service

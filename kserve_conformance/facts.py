@@ -43,6 +43,9 @@ class ClusterFacts:
     ingress: IngressConfig
     runtimes: tuple[Runtime, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # knative-serving/config-autoscaler's enable-scale-to-zero; None where it cannot be read (no
+    # Knative, or not allowed), and Knative's default then is true.
+    scale_to_zero: bool | None = None
 
     def protocols_for(self, model_format: str) -> set[str]:
         return {p for r in self.runtimes if model_format in r.formats for p in r.protocols}
@@ -106,7 +109,15 @@ def read_facts(api: client.ApiClient, kserve_namespace: str = "kserve") -> Clust
         knative_domain=domain, knative_template=template, raw=ingress,
     )
     return ClusterFacts(kubernetes_version=version, kserve_version=kserve_version, ingress=config,
-                        runtimes=tuple(_runtimes(api)), notes=tuple(notes))
+                        runtimes=tuple(_runtimes(api)), notes=tuple(notes),
+                        scale_to_zero=_scale_to_zero(core))
+
+
+def _scale_to_zero(core: client.CoreV1Api) -> bool | None:
+    autoscaler = _configmap(core, "knative-serving", "config-autoscaler")
+    if autoscaler is None:
+        return None
+    return autoscaler.get("enable-scale-to-zero", "true").strip().lower() != "false"
 
 
 def _configmap(core: client.CoreV1Api, namespace: str, name: str) -> dict[str, str] | None:

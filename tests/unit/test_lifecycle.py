@@ -217,3 +217,28 @@ def test_bad_lifecycle_option_is_one_line(tmp_path, option: str) -> None:
 
     done = run(tmp_path, option, "--collect-only")
     assert done.returncode == 4 and option.partition("=")[0] in done.stderr, done.stderr
+
+
+# --- facts ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("data", "expected"), [
+    (None, None),  # no config-autoscaler readable: Knative absent or not allowed
+    ({}, True),  # Knative's default
+    ({"enable-scale-to-zero": "false"}, False),
+    ({"enable-scale-to-zero": " False "}, False),
+    ({"enable-scale-to-zero": "true"}, True),
+])
+def test_scale_to_zero_is_read_from_config_autoscaler(data: dict | None, expected: bool | None) -> None:
+    from types import SimpleNamespace
+
+    from kubernetes.client.exceptions import ApiException
+
+    from kserve_conformance.facts import _scale_to_zero
+
+    class Core:
+        def read_namespaced_config_map(self, name: str, namespace: str) -> SimpleNamespace:
+            assert (name, namespace) == ("config-autoscaler", "knative-serving")
+            if data is None:
+                raise ApiException(status=404)
+            return SimpleNamespace(data=data)
+
+    assert _scale_to_zero(Core()) is expected  # type: ignore[arg-type]
