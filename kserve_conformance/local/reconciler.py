@@ -65,6 +65,9 @@ AUTOSCALER_TICK_S = 0.5  # Knative's autoscaler ticks every 2 s; the HPA syncs e
 DRAIN_S = 10.0  # a replica taken out of routing finishes its in-flight requests before it is stopped
 # Faults the model server itself implements (see kserve_conformance.local.modelserver).
 MODEL_SERVER_FAULTS = {"wrong-prediction", "model-not-ready", "server-error"}
+# What the local autoscalers measure: in-flight requests through the gateway (KPA) and the model
+# servers' CPU (HPA). KServe also allows rps (Knative) and memory (HPA); those are not scaled here.
+MEASURED_METRICS: dict[type, frozenset[str]] = {Kpa: frozenset({"concurrency"}), Hpa: frozenset({"cpu"})}
 # Annotations that are not part of the revision template (kubectl's own bookkeeping).
 NOT_TEMPLATE_ANNOTATIONS = {"kubectl.kubernetes.io/last-applied-configuration"}
 
@@ -411,6 +414,9 @@ class Reconciler:
             for _, revision in service.routed():
                 if not revision.ever_ready or revision in self._scaling:
                     continue
+                if revision.scaling.metric not in MEASURED_METRICS[type(revision.autoscaler)]:
+                    await self._unmeasured(revision)
+                    continue
                 ready, current = len(revision.ready_replicas()), len(revision.replicas)
                 if isinstance(revision.autoscaler, Kpa):
                     revision.autoscaler.observe(loop.time(), revision.average_concurrency())
@@ -427,6 +433,18 @@ class Reconciler:
                         self._scaling.add(revision)  # one rescale at a time per revision
                         self._tasks.add(task := loop.create_task(self._rescale(isvc, revision, current, want)))
                         task.add_done_callback(self._tasks.discard)
+
+    async def _unmeasured(self, revision: Revision) -> None:
+        """A metric the local target cannot measure: replicas stay, and an event says why (once)."""
+        if revision.unmeasured_reported:
+            return
+        revision.unmeasured_reported = True
+        isvc = self.store.find(INFERENCESERVICES, revision.namespace, revision.isvc)
+        if isvc is not None:
+            kinds = "/".join(sorted(MEASURED_METRICS[type(revision.autoscaler)]))
+            await self._event(isvc, "Warning", "MetricNotMeasured",
+                              f"scaleMetric {revision.scaling.metric} is not measured by the local target "
+                              f"(it scales on {kinds} here); revision {revision.name} keeps its replicas")
 
     async def _rescale(self, isvc: Obj, revision: Revision, current: int, want: int) -> None:
         try:

@@ -72,6 +72,7 @@ class Revision:
     scaling: Scaling
     replicas: list[Replica] = field(default_factory=list)
     ever_ready: bool = False
+    unmeasured_reported: bool = False  # the event for a scaleMetric the target cannot measure was written
     hosts: tuple[str, ...] = ()
     path_prefix: str = ""
     inflight: int = 0

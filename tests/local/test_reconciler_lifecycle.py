@@ -214,3 +214,16 @@ def test_grpc_goes_through_the_gateway_by_authority(target: tuple[client.ApiClie
             pb_grpc.GRPCInferenceServiceStub(unrouted).ServerLive(pb.ServerLiveRequest(), timeout=5)
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE, host  # type: ignore[attr-defined]
         unrouted.close()
+
+
+def test_a_metric_the_target_cannot_measure_is_said_not_scaled(target: tuple[client.ApiClient, str],
+                                                                namespace: str) -> None:
+    """KServe allows scaleMetric rps (Knative); the local target measures concurrency only, and says so."""
+    api, _ = target
+    create(api, namespace, {**isvc("rps", {}), "spec": {"predictor": {
+        "scaleMetric": "rps", "scaleTarget": 5, **isvc("rps", {})["spec"]["predictor"]}}})
+    until("Ready", lambda: ready(api, namespace, "rps"))
+    event = until("the MetricNotMeasured event", lambda: next(
+        (e for e in client.CoreV1Api(api).list_namespaced_event(namespace).items if e.reason == "MetricNotMeasured"),
+        None))
+    assert "scaleMetric rps is not measured" in event.message and event.type == "Warning", event.message
