@@ -2,7 +2,8 @@
 passes (or says *not supported*) where its part of the target is healthy, in Knative and in
 Standard mode.
 
-Each run selects only the lifecycle modules (``-m lifecycle``). Faults that break different checks
+Standard mode's runs are in test_lifecycle_controls_standard.py (a file per CI process). Each
+run selects only the lifecycle modules (``-m lifecycle``). Faults that break different checks
 share one run, so CI starts five targets for ten controls. A fault that makes a check wait its
 timeout out gets a short ``--scale-timeout``, still long enough for the healthy local target to
 scale where that run needs it to. Every check also passes on the healthy target in Knative mode
@@ -32,8 +33,6 @@ RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "drops": ("rollout-drops+no-activator+no-autoscale", (SHORT,)),
     # the rollout breaks at its last step; the cold start is judged by an impossible ceiling
     "rollback-ceiling": ("rollback-ignored", (SHORT, "--cold-start-ceiling=0.001", "-k", "not autoscale")),
-    "standard-no-autoscale": ("no-autoscale", ("--local-deployment-mode=Standard", SHORT)),
-    "standard": ("", ("--local-deployment-mode=Standard", "--scale-timeout=90", "-k", "autoscale")),
 }
 
 CONTROLS = [
@@ -47,14 +46,12 @@ CONTROLS = [
     ("drops", "AutoscaleUp", "ready replicas stayed at 1 (minReplicas 1)"),
     ("rollback-ceiling", "CanaryRollback", "requests after the rollback were not answered by the previous revision"),
     ("rollback-ceiling", "ColdStart", "above the --cold-start-ceiling of 0.001 s"),
-    ("standard-no-autoscale", "AutoscaleUp", "ready replicas stayed at 1 (minReplicas 1)"),
 ]
 # The checks that must pass in a run (its faults break only the others).
 PASSES = {
     "never": ("AutoscaleUp",),
     "drops": ("CanaryTrafficSplit", "ScaleToZero"),
     "rollback-ceiling": ("CanaryTrafficSplit", "CanaryPromotion", "ScaleToZero"),
-    "standard": ("AutoscaleUp", "AutoscaleDown"),
 }
 KNATIVE_ONLY = ("CanaryTrafficSplit", "CanaryPromotion", "CanaryRollback", "ScaleToZero", "ColdStart")
 
@@ -97,13 +94,6 @@ def test_lifecycle_checks_pass_where_their_part_is_healthy(runs, run_name: str) 
     assert set(outcomes.values()) == {"passed"}, f"{outcomes}\n{run.output[-4000:]}"
 
 
-def test_knative_only_checks_are_not_supported_in_standard_mode(runs) -> None:
-    run = runs("standard-no-autoscale")
-    for check in KNATIVE_ONLY:
-        verdict = next(iter(run.matching(check).values()))
-        assert verdict.outcome == "skipped" and "not supported: Knative" in verdict.message, (check, verdict)
-
-
 def test_dependent_checks_skip_after_a_failure(runs) -> None:
     """A check whose predecessor failed is skipped with the reason, not failed a second time."""
     for name, check, reason in (("never", "CanaryPromotion", "CanaryTrafficSplit did not pass"),
@@ -116,7 +106,6 @@ def test_dependent_checks_skip_after_a_failure(runs) -> None:
 
 @pytest.mark.parametrize(("run_name", "expected"), [
     ("rollback-ceiling", {"idle-to-zero-s", "cold-start-s"}),  # the cold start is measured, then judged
-    ("standard", {"time-to-scale-up-s", "time-to-scale-down-s"}),
 ])
 def test_report_carries_the_figures(runs, run_name: str, expected: set[str]) -> None:
     import yaml

@@ -1,0 +1,60 @@
+"""Rollout and scaling controls in Standard mode: the HPA path's control, the autoscaling checks
+passing on the healthy target, and the Knative-only checks *not supported* (nothing created).
+
+The runs and helpers are test_lifecycle_controls.py's; this module holds the Standard-mode runs
+so that CI's parallel pass (a file per process) can run them beside the Knative ones.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.controls import test_lifecycle_controls as knative
+from tests.controls.runner import Run, run_suite
+
+RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "standard-no-autoscale": ("no-autoscale", ("--local-deployment-mode=Standard", knative.SHORT)),
+    "standard": ("", ("--local-deployment-mode=Standard", "--scale-timeout=90", "-k", "autoscale")),
+}
+KNATIVE_ONLY = knative.KNATIVE_ONLY
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory):
+    cache: dict[str, Run] = {}
+
+    def run(name: str) -> Run:
+        if name not in cache:
+            faults, extra = RUNS[name]
+            cache[name] = run_suite(tmp_path_factory.mktemp(name), *knative.BASE, *extra,
+                                    *(f"--local-fault={f}" for f in faults.split("+") if f), timeout_s=900)
+            knative.print_figures(name, cache[name].report_dir / "junit.xml")
+        return cache[name]
+
+    return run
+
+
+def test_hpa_control_fails_autoscale_up(runs) -> None:
+    verdict = runs("standard-no-autoscale").failed("AutoscaleUp")
+    assert "ready replicas stayed at 1 (minReplicas 1)" in verdict.message, verdict.message[:2000]
+
+
+def test_autoscaling_passes_in_standard_mode(runs) -> None:
+    run = runs("standard")
+    outcomes = {check: run.outcome(check) for check in ("AutoscaleUp", "AutoscaleDown")}
+    assert set(outcomes.values()) == {"passed"}, f"{outcomes}\n{run.output[-4000:]}"
+
+
+def test_report_carries_the_hpa_figures(runs) -> None:
+    import yaml
+
+    report = yaml.safe_load((runs("standard").report_dir / "conformance-report.yaml").read_text())
+    figures = {name for check in report["checks"] for item in check["items"] for name in item.get("figures", {})}
+    assert {"time-to-scale-up-s", "time-to-scale-down-s"} <= figures, figures
+
+
+def test_knative_only_checks_are_not_supported_in_standard_mode(runs) -> None:
+    run = runs("standard-no-autoscale")
+    for check in KNATIVE_ONLY:
+        verdict = next(iter(run.matching(check).values()))
+        assert verdict.outcome == "skipped" and "not supported: Knative" in verdict.message, (check, verdict)
