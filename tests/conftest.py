@@ -22,7 +22,7 @@ def reference() -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     # The self-tests run in two passes (README): most of them spread over processes with
-    # pytest-xdist (`-n 3 --dist loadfile`: a file's tests share one process, so module fixtures
+    # pytest-xdist (`-n 4 --dist loadfile`: a file's tests share one process, so module fixtures
     # such as a suite run per fault are made once), then the `serial` ones alone, because they
     # measure latency and would be starved of CPU by their neighbours on a 2-core machine.
     config.addinivalue_line("markers", "serial: times requests or CPU; run alone (pytest tests -m serial)")

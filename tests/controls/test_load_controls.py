@@ -99,14 +99,3 @@ def test_starved_generator_is_reported_invalid_not_passed(tmp_path: Path) -> Non
     assert "invalid measurements 1" in output, output[-2000:]
     summary = (report_dir / "load" / "sklearn-iris" / "summary.json").read_text()
     assert '"verdict": "invalid"' in summary
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupted_load_leaves_no_worker_and_no_namespace(tmp_path: Path, sig: signal.Signals) -> None:
-    proc, _ = _start(tmp_path, *LOAD[:-2], "--load-duration=60")
-    workers = _wait_for_workers(proc)
-    proc.send_signal(sig)
-    output = proc.communicate(timeout=120)[0]
-    gone = psutil.wait_procs(workers, timeout=5)[1]
-    assert not gone, f"load workers still running after {sig.name}: {[w.pid for w in gone]}\n{output[-2000:]}"
-    assert "deleted namespace" in output, output[-3000:]

@@ -23,26 +23,16 @@ MODES = {
 }
 
 
-# The load check runs in the Knative mode only, alone on the machine (CI's serial pass): it
-# measures latency, and the URL mode does not change how the load is sent. The other modes run in
-# the parallel pass.
-URL_MODE_RUNS = [pytest.param(options, id=name, marks=pytest.mark.serial if name == "knative" else ())
-                 for name, options in MODES.items()]
-
-
-@pytest.mark.parametrize("target", URL_MODE_RUNS, indirect=True)
-def test_existing_passes_against_local_target_in_each_url_mode(target: LocalTargetProcess, tmp_path: Path,
-                                                               request: pytest.FixtureRequest) -> None:
-    # The whole suite, the round trips timed once each. Not the rollout and scaling checks (about a
-    # minute per mode; test_lifecycle_controls runs them in both modes).
-    with_load = request.node.get_closest_marker("serial") is not None
-    select = "(load or not load) and not lifecycle" if with_load else "not load and not lifecycle"
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-m", select,
-                    "--load-duration=2", "--load-rate=200", "--benchmark-disable")
+@pytest.mark.parametrize("target", MODES.values(), ids=MODES.keys(), indirect=True)
+def test_existing_passes_against_local_target_in_each_url_mode(target: LocalTargetProcess, tmp_path: Path) -> None:
+    # The whole suite but the load check (timed, so it runs alone: test_load_controls.py, README
+    # command 1; the URL mode does not change how load is sent) and the rollout and scaling checks
+    # (about a minute per mode; test_lifecycle_controls*.py run them in both modes). The round
+    # trips are timed once each.
+    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
+                    "-m", "not load and not lifecycle", "--benchmark-disable")
     passed_all(run)
     assert run.outcome("test_v1_predict") == "passed"
-    if with_load:
-        assert run.outcome("LoadSLO") == "passed"
     doc = report(run)
     assert doc["cluster"]["provider"] == "existing"
     assert doc["cluster"]["ingressEndpoint"]["foundBy"] == "load balancer of istio-system/istio-ingressgateway"
