@@ -24,9 +24,10 @@ EXPECTATIONS = Path(__file__).with_name("expectations.yaml")
 # What KServe's CI creates before running them (kubectl create namespace kserve-ci-e2e-test).
 TEST_NAMESPACE = "kserve-ci-e2e-test"
 TEST_FILE = "predictor/test_sklearn.py"
-# Each passing test takes ~15 s here (their readiness poll is every 10 s, then a 5 s wait on
-# delete); a test still waiting after this will not pass (upstream's wait_isvc_ready waits 600 s).
-PER_TEST_TIMEOUT_S = 40
+# Each passing test takes ~15 s on a quiet machine and 25-45 s beside three other self-test
+# processes (their readiness poll is every 10 s, then a 5 s wait on delete); a test still waiting
+# after this will not pass (upstream's wait_isvc_ready waits 600 s).
+PER_TEST_TIMEOUT_S = 90
 # Variables of the outer pytest that would change how the inner one runs (xdist worker ids rename
 # upstream's namespace; PYTEST_ADDOPTS would add our options to theirs).
 OUTER_ONLY = ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_CURRENT_TEST",
