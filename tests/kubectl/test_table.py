@@ -57,3 +57,16 @@ def test_age_is_printed_as_kubectl_does(seconds: int, shown: str) -> None:
     now = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
     stamp = (now - datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert table.human_age(stamp, now) == shown
+
+
+def test_printer_columns_show_a_canary_split() -> None:
+    """What the local target writes during a canary, as KServe's canary example shows it:
+    PREV 90, LATEST 10, PREVROLLEDOUTREVISION the old revision, LATESTREADYREVISION the new one."""
+    crd = crd_object(INFERENCESERVICES, load_schema(ISVC_CRD), load_printer_columns(ISVC_CRD))
+    traffic = [{"revisionName": "iris-predictor-00002", "percent": 10, "latestRevision": True, "tag": "latest"},
+               {"revisionName": "iris-predictor-00001", "percent": 90, "latestRevision": False, "tag": "prev"}]
+    obj = {"metadata": {"name": "iris", "creationTimestamp": "2026-01-01T00:00:00Z"},
+           "status": {"url": "http://iris.ns.example.com", "conditions": [{"type": "Ready", "status": "True"}],
+                      "components": {"predictor": {"traffic": traffic}}}}
+    cells = table.table(INFERENCESERVICES, crd, [obj], "1")["rows"][0]["cells"]
+    assert cells[3:7] == [90, 10, "iris-predictor-00001", "iris-predictor-00002"], cells
