@@ -91,6 +91,19 @@ def during_change(service: LifecycleService, timeouts: Timeouts, patch: dict[str
     return status, counts
 
 
+def change_then_all_answered_by(service: LifecycleService, timeouts: Timeouts, item: pytest.Item, change: str,
+                                patch: dict[str, Any], problem: Any, answer: str, revision: str) -> None:
+    """Patch under closed-loop traffic (none may fail), then every one of M requests answered by ``answer``."""
+    _, counts = during_change(service, timeouts, patch, problem, change)
+    counts_property(item, f"during-{change}", counts)
+    assert_no_failures(counts, change)
+    m = ROLLOUT["after"]["requests"]
+    after = sample(service, m, timeouts.request_s)
+    counts_property(item, f"after-{change}", after)
+    assert after[answer] == m, (f"{m - after[answer]} of {m} requests after the {change} were not answered by "
+                                f"{revision}: {describe_counts(after)}")
+
+
 def assert_no_failures(counts: Counter[str], what: str) -> None:
     failed = lifecycle.failures(counts, (OLD, CANARY))
     total = sum(counts.values())
@@ -141,15 +154,9 @@ def test_canary_promotion(rollout_service: LifecycleService,
     if SPLIT not in service.passed:
         pytest.skip(f"{SPLIT} did not pass, so there is no canary to promote")
     old, new = service.facts["old"], service.facts["new"]
-    _, counts = during_change(service, timeouts, ROLLOUT["promotePatch"],
-                              lambda obj: lifecycle.promoted_problem(obj, old, new), f"promotion of {new}")
-    counts_property(request.node, "during-promotion", counts)
-    assert_no_failures(counts, "promotion")
-    m = ROLLOUT["after"]["requests"]
-    after = sample(service, m, timeouts.request_s)
-    counts_property(request.node, "after-promotion", after)
-    assert after[CANARY] == m, (f"{m - after[CANARY]} of {m} requests after promotion were not answered by the "
-                                f"promoted revision {new}: {describe_counts(after)}")
+    change_then_all_answered_by(service, timeouts, request.node, "promotion", ROLLOUT["promotePatch"],
+                                lambda obj: lifecycle.promoted_problem(obj, old, new), CANARY,
+                                f"the promoted revision {new}")
     service.passed.add(PROMOTION)
 
 
@@ -163,12 +170,6 @@ def test_canary_rollback(rollout_service: LifecycleService, timeouts: Timeouts, 
     if PROMOTION not in service.passed:
         pytest.skip(f"{PROMOTION} did not pass, so there is no previous rolled-out revision to roll back to")
     old, new = service.facts["old"], service.facts["new"]
-    _, counts = during_change(service, timeouts, ROLLOUT["rollbackPatch"],
-                              lambda obj: lifecycle.rolled_back_problem(obj, old, new), f"rollback to {old}")
-    counts_property(request.node, "during-rollback", counts)
-    assert_no_failures(counts, "rollback")
-    m = ROLLOUT["after"]["requests"]
-    after = sample(service, m, timeouts.request_s)
-    counts_property(request.node, "after-rollback", after)
-    assert after[OLD] == m, (f"{m - after[OLD]} of {m} requests after the rollback were not answered by the "
-                             f"previous revision {old}: {describe_counts(after)}")
+    change_then_all_answered_by(service, timeouts, request.node, "rollback", ROLLOUT["rollbackPatch"],
+                                lambda obj: lifecycle.rolled_back_problem(obj, old, new), OLD,
+                                f"the previous revision {old}")

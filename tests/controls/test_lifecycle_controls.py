@@ -14,6 +14,7 @@ these runs are printed (``-s``), never asserted.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,19 +57,25 @@ PASSES = {
 KNATIVE_ONLY = ("CanaryTrafficSplit", "CanaryPromotion", "CanaryRollback", "ScaleToZero", "ColdStart")
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory):
+def suite_runs(tmp_path_factory: pytest.TempPathFactory,
+               table: dict[str, tuple[str, tuple[str, ...]]]) -> Callable[[str], Run]:
+    """The runs of ``table`` by name, each made once (the module's controls share them)."""
     cache: dict[str, Run] = {}
 
     def run(name: str) -> Run:
         if name not in cache:
-            faults, extra = RUNS[name]
+            faults, extra = table[name]
             cache[name] = run_suite(tmp_path_factory.mktemp(name), *BASE, *extra,
                                     *(f"--local-fault={f}" for f in faults.split("+") if f), timeout_s=900)
             print_figures(name, cache[name].report_dir / "junit.xml")
         return cache[name]
 
     return run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
+    return suite_runs(tmp_path_factory, RUNS)
 
 
 def print_figures(name: str, junit: Path) -> None:

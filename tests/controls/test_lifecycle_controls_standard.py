@@ -7,10 +7,12 @@ so that CI's parallel pass (a file per process) can run them beside the Knative 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.controls import test_lifecycle_controls as knative
-from tests.controls.runner import Run, run_suite
+from tests.controls.runner import Run
 
 RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "standard-no-autoscale": ("no-autoscale", ("--local-deployment-mode=Standard", knative.SHORT)),
@@ -20,18 +22,8 @@ KNATIVE_ONLY = knative.KNATIVE_ONLY
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory):
-    cache: dict[str, Run] = {}
-
-    def run(name: str) -> Run:
-        if name not in cache:
-            faults, extra = RUNS[name]
-            cache[name] = run_suite(tmp_path_factory.mktemp(name), *knative.BASE, *extra,
-                                    *(f"--local-fault={f}" for f in faults.split("+") if f), timeout_s=900)
-            knative.print_figures(name, cache[name].report_dir / "junit.xml")
-        return cache[name]
-
-    return run
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
+    return knative.suite_runs(tmp_path_factory, RUNS)
 
 
 def test_hpa_control_fails_autoscale_up(runs) -> None:
