@@ -207,8 +207,8 @@ class Reconciler:
                         env=env, h2c=any(p.get("name") == "h2c" for p in model.get("ports") or []))
         standard = service.mode != KNATIVE
         scaling = Scaling.of(predictor_spec, model, meta.get("annotations") or {}, standard)
-        revision = Revision(meta["name"], meta["namespace"], service.next_number, meta["generation"],
-                            revision_template(isvc), launch, scaling)
+        revision = Revision(meta["name"], meta["namespace"], service.next_number, revision_template(isvc), launch,
+                            scaling)
         revision.autoscaler = Hpa(scaling, self.hpa_downscale_stabilization_s) if standard else Kpa(scaling)
         revision.activator = self._activate
         service.next_number += 1

@@ -66,7 +66,6 @@ class Revision:
     isvc: str
     namespace: str
     number: int
-    generation: int  # the InferenceService generation that created it
     template: dict[str, Any]
     launch: Launch
     scaling: Scaling
