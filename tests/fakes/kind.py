@@ -15,8 +15,10 @@ import shutil
 import sys
 from pathlib import Path
 
-DOCKER_DOWN = ("ERROR: failed to create cluster: failed to get docker info: command \"docker info\" failed: "
-               "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+DOCKER_DOWN = (
+    'ERROR: failed to create cluster: failed to get docker info: command "docker info" failed: '
+    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+)
 
 
 def flag(args: list[str], name: str) -> str | None:
@@ -48,8 +50,10 @@ def main() -> int:
     name = flag(args, "name") or "kind"
     if args[:2] in (["create", "cluster"], ["export", "kubeconfig"]):
         if args[0] == "create" and name in clusters:
-            print(f'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "{name}"',
-                  file=sys.stderr)
+            print(
+                f'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "{name}"',
+                file=sys.stderr,
+            )
             return 1
         shutil.copy(os.environ["FAKE_KIND_KUBECONFIG"], flag(args, "kubeconfig") or Path.home() / ".kube/config")
         if args[0] == "create":

@@ -13,6 +13,7 @@ with open(os.environ["FAKE_KUBECTL_LOG"], "a") as log:
     log.write(json.dumps({"args": sys.argv[1:], "stdin": bool(stdin)}) + "\n")
 fail = os.environ.get("FAKE_KUBECTL_FAIL", "")
 if fail and fail in " ".join(sys.argv[1:]):
-    print(f"error: unable to read URL \"{fail}\": Get \"{fail}\": dial tcp: lookup github.com: no such host",
-          file=sys.stderr)
+    print(
+        f'error: unable to read URL "{fail}": Get "{fail}": dial tcp: lookup github.com: no such host', file=sys.stderr
+    )
     sys.exit(1)

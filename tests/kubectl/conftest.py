@@ -26,22 +26,27 @@ Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTargetProcess]:
-    """The local target as a user starts it: ``python -m kserve_conformance.local`` defaults."""
+    """The local target as a user starts it: ``python -m kserve_local`` defaults."""
     process = LocalTargetProcess(LocalOptions(), state_dir=tmp_path_factory.mktemp("target"))
     process.start()
     yield process
     process.stop()
 
 
-def run_kubectl(kubeconfig: Path, cache: Path, *args: str, stdin: str | None = None,
-                timeout: float = COMMAND_TIMEOUT_S, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_kubectl(
+    kubeconfig: Path,
+    cache: Path,
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = COMMAND_TIMEOUT_S,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(cache)}
     command = [str(kubectl_path()), *args]
     try:
         done = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired as err:
-        pytest.fail(f"`kubectl {shlex.join(args)}` did not finish within {timeout:.0f}s: "
-                    f"{(err.stderr or b'')!r:.400}")
+        pytest.fail(f"`kubectl {shlex.join(args)}` did not finish within {timeout:.0f}s: {(err.stderr or b'')!r:.400}")
     if check and done.returncode != 0:
         pytest.fail(f"`kubectl {shlex.join(args)}` exited {done.returncode}: {done.stderr.strip()[:600]}")
     return done

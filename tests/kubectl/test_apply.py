@@ -70,9 +70,11 @@ def test_field_still_owned_by_another_manager_stays(kubectl: Kubectl) -> None:
 
 def test_updates_record_their_manager(kubectl: Kubectl) -> None:
     kubectl("label", "isvc", "iris", "-n", NS, "team=serving")
-    entry = next(e for e in live(kubectl, "isvc", "iris")["metadata"]["managedFields"]
-                 if e["manager"] == "kubectl-label")
-    assert entry["operation"] == "Update" and entry["fieldsV1"] == {"f:metadata": {"f:labels": {"f:team": {}}}}
+    entry = next(
+        e for e in live(kubectl, "isvc", "iris")["metadata"]["managedFields"] if e["manager"] == "kubectl-label"
+    )
+    assert entry["operation"] == "Update"
+    assert entry["fieldsV1"] == {"f:metadata": {"f:labels": {"f:team": {}}}}
 
 
 def test_apply_dry_run_changes_nothing(kubectl: Kubectl) -> None:
@@ -109,14 +111,24 @@ def test_strategic_merge_patch_merges_containers_by_name(kubectl: Kubectl) -> No
 def test_merge_patch_replaces_the_list(kubectl: Kubectl) -> None:
     """Negative control: the same patch as a JSON merge patch replaces the whole list."""
     kubectl("create", "-n", NS, "-f", "-", stdin=POD.replace("two", "merged"))
-    kubectl("patch", "pod", "merged", "-n", NS, "--type=merge", "-p",
-            '{"spec":{"containers":[{"name":"b","image":"y"}]}}')
+    kubectl(
+        "patch", "pod", "merged", "-n", NS, "--type=merge", "-p", '{"spec":{"containers":[{"name":"b","image":"y"}]}}'
+    )
     assert kubectl("get", "pod", "merged", "-n", NS, "-o", "jsonpath={.spec.containers[*].name}").stdout == "b"
 
 
 def test_custom_resources_refuse_strategic_merge_and_take_json_patch(kubectl: Kubectl) -> None:
     refused = kubectl("patch", "isvc", "iris", "-n", NS, "-p", '{"metadata":{"labels":{"x":"y"}}}', check=False)
-    assert refused.returncode != 0 and "application/strategic-merge-patch+json is not supported" in refused.stderr
-    kubectl("patch", "isvc", "iris", "-n", NS, "--type=json", "-p",
-            '[{"op":"add","path":"/spec/predictor/maxReplicas","value":4}]')
+    assert refused.returncode != 0
+    assert "application/strategic-merge-patch+json is not supported" in refused.stderr
+    kubectl(
+        "patch",
+        "isvc",
+        "iris",
+        "-n",
+        NS,
+        "--type=json",
+        "-p",
+        '[{"op":"add","path":"/spec/predictor/maxReplicas","value":4}]',
+    )
     assert live(kubectl, "isvc", "iris")["spec"]["predictor"]["maxReplicas"] == 4

@@ -18,16 +18,25 @@ NS = "cluster-apis"
 def ready_isvc(kubectl: Kubectl) -> str:
     kubectl("create", "namespace", NS)
     kubectl("apply", "-n", NS, "-f", "-", stdin=ISVC.format(name="iris"))
-    kubectl("wait", "--for=condition=Ready", "isvc/iris", "-n", NS, f"--timeout={WAIT_TIMEOUT_S:.0f}s",
-            timeout=WAIT_TIMEOUT_S + 10)
+    kubectl(
+        "wait",
+        "--for=condition=Ready",
+        "isvc/iris",
+        "-n",
+        NS,
+        f"--timeout={WAIT_TIMEOUT_S:.0f}s",
+        timeout=WAIT_TIMEOUT_S + 10,
+    )
     return "iris"
 
 
 def test_describe_shows_conditions_and_events(kubectl: Kubectl, ready_isvc: str) -> None:
     out = kubectl("describe", "isvc", ready_isvc, "-n", NS).stdout
-    assert "Conditions:" in out and "Type:                  Ready" in out
-    events = out[out.index("Events:"):]
-    assert "InferenceServiceReady" in events and "<none>" not in events.splitlines()[0]
+    assert "Conditions:" in out
+    assert "Type:                  Ready" in out
+    events = out[out.index("Events:") :]
+    assert "InferenceServiceReady" in events
+    assert "<none>" not in events.splitlines()[0]
 
 
 def test_events_api_shows_the_same_events(kubectl: Kubectl, ready_isvc: str) -> None:
@@ -35,8 +44,10 @@ def test_events_api_shows_the_same_events(kubectl: Kubectl, ready_isvc: str) -> 
     new = json.loads(kubectl("get", "events.events.k8s.io", "-n", NS, "-o", "json").stdout)["items"]
     assert [e["metadata"]["name"] for e in new] == [e["metadata"]["name"] for e in core]
     ready = next(e for e in new if e["reason"] == "InferenceServiceReady")
-    assert ready["apiVersion"] == "events.k8s.io/v1" and ready["regarding"]["name"] == ready_isvc
-    assert ready["note"] and ready["reportingController"]
+    assert ready["apiVersion"] == "events.k8s.io/v1"
+    assert ready["regarding"]["name"] == ready_isvc
+    assert ready["note"]
+    assert ready["reportingController"]
     table = kubectl("get", "events.events.k8s.io", "-n", NS).stdout.splitlines()
     assert table[0].split()[:3] == ["LAST", "SEEN", "TYPE"]
 
@@ -60,7 +71,9 @@ def test_can_i_agrees_with_a_forbidding_target(tmp_path: Path) -> None:
         done = run_kubectl(process.kubeconfig, tmp_path / "cache", "auth", "can-i", "create", "isvc", check=False)
     finally:
         process.stop()
-    assert done.returncode == 1 and done.stdout.startswith("no") and "forbid-create" in done.stdout
+    assert done.returncode == 1
+    assert done.stdout.startswith("no")
+    assert "forbid-create" in done.stdout
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz"])
@@ -72,4 +85,5 @@ def test_health_endpoints(kubectl: Kubectl, path: str) -> None:
 def test_get_all_and_version_without_skew_warning(kubectl: Kubectl) -> None:
     assert "service/istio-ingressgateway" in kubectl("get", "all", "-n", "istio-system").stdout
     done = kubectl("version")
-    assert "Server Version: v1." in done.stdout and "version difference" not in done.stderr
+    assert "Server Version: v1." in done.stdout
+    assert "version difference" not in done.stderr

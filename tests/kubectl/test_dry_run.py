@@ -46,8 +46,9 @@ def test_diff_and_apply_dry_run_leave_the_live_object(kubectl: Kubectl, live: di
     before = cluster_version(kubectl)
     diff = kubectl("diff", "-n", NS, "-f", "-", stdin=CHANGED, check=False)
     assert diff.returncode == 1 and "+    minReplicas: 2" in diff.stdout, diff.stderr  # 1: differences found
-    assert "configured (server dry run)" in kubectl("apply", "-n", NS, "--dry-run=server", "-f", "-",
-                                                    stdin=CHANGED).stdout
+    assert (
+        "configured (server dry run)" in kubectl("apply", "-n", NS, "--dry-run=server", "-f", "-", stdin=CHANGED).stdout
+    )
     after = json.loads(kubectl("get", "isvc", "iris", "-n", NS, "-o", "json").stdout)
     assert after["metadata"]["generation"] == live["metadata"]["generation"]
     assert "minReplicas" not in after["spec"]["predictor"]
@@ -62,14 +63,14 @@ def test_delete_dry_run_deletes_nothing(kubectl: Kubectl, live: dict) -> None:
     assert cluster_version(kubectl) == before
 
 
-def test_post_with_dry_run_all_starts_no_model_server(target: LocalTargetProcess, kubectl: Kubectl,
-                                                       live: dict) -> None:
+def test_post_with_dry_run_all_starts_no_model_server(target: LocalTargetProcess, kubectl: Kubectl, live: dict) -> None:
     before = cluster_version(kubectl)
     url = f"{target.info['api']}/apis/serving.kserve.io/v1beta1/namespaces/{NS}/inferenceservices"
     body = {**live, "metadata": {"name": "raw-dry-run"}}
     body.pop("status", None)
     answer = requests.post(url, params={"dryRun": "All"}, json=body, timeout=10)
-    assert answer.status_code == 201 and answer.json()["metadata"]["uid"]
+    assert answer.status_code == 201
+    assert answer.json()["metadata"]["uid"]
     assert "resourceVersion" not in answer.json()["metadata"]  # never stored
     assert cluster_version(kubectl) == before
 
@@ -78,5 +79,6 @@ def test_unknown_dry_run_value_is_refused(target: LocalTargetProcess, live: dict
     """Negative control: a value the API does not define is an error, never a silent real write."""
     url = f"{target.info['api']}/api/v1/namespaces"
     answer = requests.post(url, params={"dryRun": "Everything"}, json={"metadata": {"name": "nope"}}, timeout=10)
-    assert answer.status_code == 400 and 'Unsupported value: "Everything"' in answer.json()["message"]
+    assert answer.status_code == 400
+    assert 'Unsupported value: "Everything"' in answer.json()["message"]
     assert requests.get(f"{url}/nope", timeout=10).status_code == 404

@@ -55,14 +55,16 @@ def test_warn_and_ignore_accept_it(kubectl: Kubectl, ns: str) -> None:
 
 def test_explain_walks_the_crd_schema(kubectl: Kubectl) -> None:
     out = kubectl("explain", "isvc.spec.predictor").stdout
-    assert "KIND:       InferenceService" in out and "FIELD: predictor <Object>" in out
+    assert "KIND:       InferenceService" in out
+    assert "FIELD: predictor <Object>" in out
     for field in ("model\t<Object>", "minReplicas\t<integer>", "containers\t<[]Object>"):
         assert field in out
 
 
 def test_explain_built_in_kinds_has_descriptions(kubectl: Kubectl) -> None:
     out = kubectl("explain", "pod.spec.containers.ports").stdout
-    assert "containerPort\t<integer> -required-" in out and "List of ports to expose" in out
+    assert "containerPort\t<integer> -required-" in out
+    assert "List of ports to expose" in out
 
 
 def test_openapi_v2_is_json_or_refused(target: LocalTargetProcess) -> None:

@@ -27,8 +27,9 @@ FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTargetProcess]:
-    process = LocalTargetProcess(LocalOptions(ingress_exposure="ClusterIP"),
-                                 state_dir=tmp_path_factory.mktemp("target-clusterip"))
+    process = LocalTargetProcess(
+        LocalOptions(ingress_exposure="ClusterIP"), state_dir=tmp_path_factory.mktemp("target-clusterip")
+    )
     process.start()
     yield process
     process.stop()
@@ -41,8 +42,13 @@ def forward(target: LocalTargetProcess) -> Iterator[object]:
 
     def start(resource: str, remote: int) -> int:
         env = {**os.environ, "KUBECONFIG": str(target.kubeconfig)}
-        process = subprocess.Popen([str(kubectl_path()), "port-forward", "-n", "istio-system", resource, f":{remote}"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        process = subprocess.Popen(
+            [str(kubectl_path()), "port-forward", "-n", "istio-system", resource, f":{remote}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         processes.append(process)
         assert process.stdout is not None
         line = process.stdout.readline()  # bounded by kubectl's own request timeout; checked below
@@ -56,20 +62,41 @@ def forward(target: LocalTargetProcess) -> Iterator[object]:
         process.communicate(timeout=COMMAND_TIMEOUT_S)
 
 
-def test_predict_through_a_port_forward_to_the_ingress_service(target: LocalTargetProcess, kubectl: Kubectl,
-                                                               forward) -> None:  # type: ignore[no-untyped-def]
+def test_predict_through_a_port_forward_to_the_ingress_service(
+    target: LocalTargetProcess, kubectl: Kubectl, forward
+) -> None:  # type: ignore[no-untyped-def]
     kubectl("create", "namespace", NS)
     kubectl("apply", "-n", NS, "-f", "-", stdin=MANIFEST)
-    kubectl("wait", "--for=condition=Ready", "isvc/sklearn-iris", "-n", NS, f"--timeout={WAIT_TIMEOUT_S:.0f}s",
-            timeout=WAIT_TIMEOUT_S + 10)
-    remote = int(kubectl("get", "svc", "istio-ingressgateway", "-n", "istio-system",
-                         "-o", 'jsonpath={.spec.ports[?(@.name=="http2")].port}').stdout)
+    kubectl(
+        "wait",
+        "--for=condition=Ready",
+        "isvc/sklearn-iris",
+        "-n",
+        NS,
+        f"--timeout={WAIT_TIMEOUT_S:.0f}s",
+        timeout=WAIT_TIMEOUT_S + 10,
+    )
+    remote = int(
+        kubectl(
+            "get",
+            "svc",
+            "istio-ingressgateway",
+            "-n",
+            "istio-system",
+            "-o",
+            'jsonpath={.spec.ports[?(@.name=="http2")].port}',
+        ).stdout
+    )
     local = forward("svc/istio-ingressgateway", remote)
     for _ in range(3):  # each request is its own forwarded connection (Connection: close)
-        answer = requests.post(f"http://127.0.0.1:{local}/v1/models/sklearn-iris:predict", data=INPUT,
-                               headers={"Host": f"sklearn-iris.{NS}.example.com", "Connection": "close"},
-                               timeout=30)
-        assert answer.status_code == 200 and answer.json() == {"predictions": [1, 1]}
+        answer = requests.post(
+            f"http://127.0.0.1:{local}/v1/models/sklearn-iris:predict",
+            data=INPUT,
+            headers={"Host": f"sklearn-iris.{NS}.example.com", "Connection": "close"},
+            timeout=30,
+        )
+        assert answer.status_code == 200
+        assert answer.json() == {"predictions": [1, 1]}
 
 
 def test_forward_to_a_closed_port_fails_the_connection(forward) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kserve_conformance.local import protobuf
+from kserve_local.apiserver import protobuf
 from tests.kubectl.conftest import Kubectl
 
 
@@ -15,7 +15,8 @@ def test_create_namespace_in_protobuf(kubectl: Kubectl) -> None:
     assert "namespace/proto-ns created" in created.stdout
     assert "Content-Type: application/vnd.kubernetes.protobuf" in created.stderr  # what made it fail before
     ns = json.loads(kubectl("get", "namespace", "proto-ns", "-o", "json").stdout)
-    assert ns["metadata"]["name"] == "proto-ns" and ns["status"]["phase"] == "Active"
+    assert ns["metadata"]["name"] == "proto-ns"
+    assert ns["status"]["phase"] == "Active"
     assert "generateName" not in ns["metadata"]  # protobuf's empty strings are Go's omitted zero values
 
 
@@ -28,6 +29,7 @@ def test_create_configmap_keeps_data(kubectl: Kubectl) -> None:
 
 def test_unknown_protobuf_kind_is_415_naming_the_decoded_kinds() -> None:
     """Negative control: a kind outside the data file is refused, not mis-decoded."""
+
     def field(number: int, payload: bytes) -> bytes:
         return bytes([number << 3 | 2, len(payload)]) + payload
 
@@ -36,4 +38,5 @@ def test_unknown_protobuf_kind_is_415_naming_the_decoded_kinds() -> None:
     with pytest.raises(protobuf.ApiError) as err:
         protobuf.decode(body)
     assert err.value.code == 415
-    assert "v1/Namespace" in err.value.message and "apps/v1/Deployment" in err.value.message
+    assert "v1/Namespace" in err.value.message
+    assert "apps/v1/Deployment" in err.value.message

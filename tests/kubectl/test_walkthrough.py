@@ -50,17 +50,27 @@ def walkthrough(kubectl: Kubectl, workdir: Path, timings: dict[str, float]) -> N
         expect("inferenceservice.serving.kserve.io/sklearn-iris created" in out, f"step 2: {out!r}")
 
     with step("3a wait --for=condition=Ready"):
-        kubectl("wait", "--for=condition=Ready", "inferenceservice/sklearn-iris", "-n", "kserve-test",
-                f"--timeout={WAIT_TIMEOUT_S:.0f}s", timeout=WAIT_TIMEOUT_S + 10)
+        kubectl(
+            "wait",
+            "--for=condition=Ready",
+            "inferenceservice/sklearn-iris",
+            "-n",
+            "kserve-test",
+            f"--timeout={WAIT_TIMEOUT_S:.0f}s",
+            timeout=WAIT_TIMEOUT_S + 10,
+        )
     with step("3b get inferenceservices"):
         lines = kubectl("get", "inferenceservices", "sklearn-iris", "-n", "kserve-test").stdout.splitlines()
         row = dict(zip(lines[0].split(), lines[1].split(), strict=False))
-        expect(row.get("READY") == "True" and row.get("URL", "").startswith("http://sklearn-iris.kserve-test."),
-               f"step 3: kubectl get shows {row}")
+        expect(
+            row.get("READY") == "True" and row.get("URL", "").startswith("http://sklearn-iris.kserve-test."),
+            f"step 3: kubectl get shows {row}",
+        )
         expect(row.get("LATEST") == "100", f"step 3: LATEST is {row.get('LATEST')!r}, not 100")
     with step("3c jsonpath status.url"):
-        url = kubectl("get", "inferenceservice", "sklearn-iris", "-n", "kserve-test",
-                      "-o", "jsonpath={.status.url}").stdout
+        url = kubectl(
+            "get", "inferenceservice", "sklearn-iris", "-n", "kserve-test", "-o", "jsonpath={.status.url}"
+        ).stdout
         service_hostname = urlsplit(url).hostname  # the tutorial's `cut -d "/" -f 3`
         expect(bool(service_hostname), f"step 3: status.url {url!r} has no host")
 
@@ -71,13 +81,16 @@ def walkthrough(kubectl: Kubectl, workdir: Path, timings: dict[str, float]) -> N
         expect(bool(host) and port.isdigit(), f"step 4: ingress {host!r}:{port!r}")
 
     with step("5 predict (curl -d)"):
-        answer = requests.post(f"http://{host}:{port}/v1/models/sklearn-iris:predict", data=INPUT,
-                               headers={"Host": str(service_hostname),
-                                        "Content-Type": "application/x-www-form-urlencoded"},
-                               timeout=PREDICT_TIMEOUT_S)
-        expect(answer.status_code == 200 and answer.json() == {"predictions": [1, 1]},
-               f"step 5: predict answered {answer.status_code} {answer.text[:200]!r}, "
-               'expected {"predictions": [1, 1]}')
+        answer = requests.post(
+            f"http://{host}:{port}/v1/models/sklearn-iris:predict",
+            data=INPUT,
+            headers={"Host": str(service_hostname), "Content-Type": "application/x-www-form-urlencoded"},
+            timeout=PREDICT_TIMEOUT_S,
+        )
+        expect(
+            answer.status_code == 200 and answer.json() == {"predictions": [1, 1]},
+            f'step 5: predict answered {answer.status_code} {answer.text[:200]!r}, expected {{"predictions": [1, 1]}}',
+        )
 
     with step("cleanup delete inferenceservice"):
         out = kubectl("delete", "inferenceservice", "sklearn-iris", "-n", "kserve-test").stdout
@@ -100,6 +113,7 @@ def test_walkthrough_fails_on_a_wrong_prediction(tmp_path: Path) -> None:
     process = LocalTargetProcess(LocalOptions(faults=["wrong-prediction"]), state_dir=tmp_path / "target")
     process.start()
     try:
+
         def kubectl(*args: str, **kwargs: object):  # type: ignore[no-untyped-def]
             return run_kubectl(process.kubeconfig, tmp_path / "cache", *args, **kwargs)  # type: ignore[arg-type]
 

@@ -34,8 +34,15 @@ def _default_feature_gates(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_wait_then_delete_isvc_and_namespace(kubectl: Kubectl) -> None:
     kubectl("create", "namespace", "watch-wait")
     kubectl("create", "-n", "watch-wait", "-f", "-", stdin=ISVC.format(name="iris"))
-    ready = kubectl("wait", "--for=condition=Ready", "isvc/iris", "-n", "watch-wait",
-                    f"--timeout={WAIT_TIMEOUT_S:.0f}s", timeout=WAIT_TIMEOUT_S + 10)
+    ready = kubectl(
+        "wait",
+        "--for=condition=Ready",
+        "isvc/iris",
+        "-n",
+        "watch-wait",
+        f"--timeout={WAIT_TIMEOUT_S:.0f}s",
+        timeout=WAIT_TIMEOUT_S + 10,
+    )
     assert "condition met" in ready.stdout
     assert "deleted" in kubectl("delete", "isvc", "iris", "-n", "watch-wait").stdout  # --wait is the default
     assert kubectl("get", "isvc", "iris", "-n", "watch-wait", check=False).returncode != 0
@@ -46,8 +53,14 @@ def test_wait_then_delete_isvc_and_namespace(kubectl: Kubectl) -> None:
 def test_streaming_list_ends_with_the_initial_events_bookmark(target: LocalTargetProcess, kubectl: Kubectl) -> None:
     kubectl("create", "namespace", "watch-list")
     url = f"{target.info['api']}/api/v1/namespaces"
-    params = {"watch": "true", "sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
-              "allowWatchBookmarks": "true", "fieldSelector": "metadata.name=watch-list", "timeoutSeconds": "1"}
+    params = {
+        "watch": "true",
+        "sendInitialEvents": "true",
+        "resourceVersionMatch": "NotOlderThan",
+        "allowWatchBookmarks": "true",
+        "fieldSelector": "metadata.name=watch-list",
+        "timeoutSeconds": "1",
+    }
     lines = requests.get(url, params=params, timeout=10).text.splitlines()
     events = [json.loads(line) for line in lines]
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
@@ -58,7 +71,8 @@ def test_streaming_list_without_not_older_than_is_rejected(target: LocalTargetPr
     """Negative control: the parameter combination a real server refuses is refused, not ignored."""
     url = f"{target.info['api']}/api/v1/namespaces"
     answer = requests.get(url, params={"watch": "true", "sendInitialEvents": "true"}, timeout=10)
-    assert answer.status_code == 422 and "NotOlderThan" in answer.json()["message"]
+    assert answer.status_code == 422
+    assert "NotOlderThan" in answer.json()["message"]
 
 
 def test_get_watch_sees_changes(target: LocalTargetProcess, kubectl: Kubectl) -> None:
@@ -67,12 +81,17 @@ def test_get_watch_sees_changes(target: LocalTargetProcess, kubectl: Kubectl) ->
     kubectl("create", "namespace", "watch-get")
     kubectl("create", "configmap", "listed", "-n", "watch-get")
     env = {**os.environ, "KUBECONFIG": str(target.kubeconfig)}
-    watcher = subprocess.Popen([str(kubectl_path()), "get", "configmaps", "-n", "watch-get", "-w",
-                                "--output-watch-events"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    watcher = subprocess.Popen(
+        [str(kubectl_path()), "get", "configmaps", "-n", "watch-get", "-w", "--output-watch-events"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     rows: list[list[str]] = []
-    reader = threading.Thread(target=lambda: rows.extend(line.split()[:2] for line in watcher.stdout or ()),
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: rows.extend(line.split()[:2] for line in watcher.stdout or ()), daemon=True
+    )
     reader.start()
 
     def wait_for(row: list[str]) -> None:

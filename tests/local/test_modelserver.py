@@ -17,8 +17,8 @@ import requests
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
-from kserve_conformance.local.iris import build_iris_model
-from kserve_conformance.local.reconciler import free_port
+from kserve_local.kubelet import free_port
+from kserve_local.models.iris import build_iris_model
 
 TUTORIAL = {"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}
 
@@ -26,8 +26,19 @@ TUTORIAL = {"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}
 class Server:
     def __init__(self, model_dir: Path, *faults: str, name: str = "iris") -> None:
         self.name, self.http, self.grpc = name, free_port(), free_port()
-        args = [sys.executable, "-m", "kserve_conformance.local.modelserver", "--model-name", name,
-                "--model-dir", str(model_dir), "--http-port", str(self.http), "--grpc-port", str(self.grpc)]
+        args = [
+            sys.executable,
+            "-m",
+            "kserve_local.models.modelserver",
+            "--model-name",
+            name,
+            "--model-dir",
+            str(model_dir),
+            "--http-port",
+            str(self.http),
+            "--grpc-port",
+            str(self.grpc),
+        ]
         for fault in faults:
             args += ["--fault", fault]
         # A file, not a pipe: a pipe nobody drains fills up with request logs and blocks the server.
@@ -76,8 +87,11 @@ def test_v1_ready_and_tutorial_prediction(server: Server) -> None:
 
 
 def test_curl_style_body_without_json_content_type(server: Server) -> None:
-    r = requests.post(f"{server.url}/v1/models/iris:predict", data=json.dumps(TUTORIAL),
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = requests.post(
+        f"{server.url}/v1/models/iris:predict",
+        data=json.dumps(TUTORIAL),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert (r.status_code, r.json()) == (200, {"predictions": [1, 1]})
 
 
@@ -99,10 +113,14 @@ def test_v2_grpc_infer(server: Server) -> None:
         stub = pb_grpc.GRPCInferenceServiceStub(channel)
         assert stub.ServerLive(pb.ServerLiveRequest(), timeout=10).live
         tensor = pb.ModelInferRequest.InferInputTensor(
-            name="input-0", datatype="FP32", shape=[2, 4],
-            contents=pb.InferTensorContents(fp32_contents=[6.8, 2.8, 4.8, 1.4, 6.0, 3.4, 4.5, 1.6]))
+            name="input-0",
+            datatype="FP32",
+            shape=[2, 4],
+            contents=pb.InferTensorContents(fp32_contents=[6.8, 2.8, 4.8, 1.4, 6.0, 3.4, 4.5, 1.6]),
+        )
         reply = stub.ModelInfer(pb.ModelInferRequest(model_name="iris", id="g-1", inputs=[tensor]), timeout=10)
-    assert reply.id == "g-1" and reply.model_name == "iris"
+    assert reply.id == "g-1"
+    assert reply.model_name == "iris"
     assert list(reply.outputs[0].contents.int64_contents) == [1, 1]
 
 
@@ -121,14 +139,18 @@ def test_missing_model_exits_with_a_clear_line(tmp_path: Path) -> None:
     s.process.wait(60)
     output = s.output()
     assert s.process.returncode == 1
-    assert "model directory" in output and "does not exist" in output
+    assert "model directory" in output
+    assert "does not exist" in output
 
 
-@pytest.mark.parametrize(("fault", "method", "path", "status"), [
-    ("server-error", "POST", "/v1/models/iris:predict", 500),
-    ("model-not-ready", "GET", "/v1/models/iris", 503),
-    ("model-not-ready", "GET", "/v2/models/iris/ready", 503),
-])
+@pytest.mark.parametrize(
+    ("fault", "method", "path", "status"),
+    [
+        ("server-error", "POST", "/v1/models/iris:predict", 500),
+        ("model-not-ready", "GET", "/v1/models/iris", 503),
+        ("model-not-ready", "GET", "/v2/models/iris/ready", 503),
+    ],
+)
 def test_faults(model_dir: Path, fault: str, method: str, path: str, status: int) -> None:
     s = Server(model_dir, fault).wait()
     try:

@@ -47,8 +47,12 @@ def namespace(target: tuple[client.ApiClient, str], request: pytest.FixtureReque
 
 
 def isvc(name: str, model: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "InferenceService", "metadata": {"name": name},
-            "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": IRIS_URI, **model}}}}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "InferenceService",
+        "metadata": {"name": name},
+        "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": IRIS_URI, **model}}},
+    }
 
 
 def until(what: str, probe: Callable[[], Any], timeout_s: float = WAIT_S) -> Any:
@@ -76,8 +80,9 @@ def ready(api: client.ApiClient, ns: str, name: str) -> dict[str, Any] | None:
 
 
 def only_pod(api: client.ApiClient, ns: str, name: str) -> Any:
-    pods = client.CoreV1Api(api).list_namespaced_pod(
-        ns, label_selector=f"serving.kserve.io/inferenceservice={name}").items
+    pods = (
+        client.CoreV1Api(api).list_namespaced_pod(ns, label_selector=f"serving.kserve.io/inferenceservice={name}").items
+    )
     assert len(pods) == 1, [p.metadata.name for p in pods]
     return pods[0]
 
@@ -87,8 +92,12 @@ def create(api: client.ApiClient, ns: str, body: dict[str, Any]) -> None:
 
 
 def predict(gateway: str, ns: str, name: str, model: str | None = None) -> requests.Response:
-    return requests.post(f"http://{gateway}/v1/models/{model or name}:predict", json=TUTORIAL, timeout=10,
-                         headers={"Host": f"{name}.{ns}.example.com"})
+    return requests.post(
+        f"http://{gateway}/v1/models/{model or name}:predict",
+        json=TUTORIAL,
+        timeout=10,
+        headers={"Host": f"{name}.{ns}.example.com"},
+    )
 
 
 def test_a_spec_change_loses_no_request(target: tuple[client.ApiClient, str], namespace: str) -> None:
@@ -111,10 +120,16 @@ def test_a_spec_change_loses_no_request(target: tuple[client.ApiClient, str], na
     try:
         time.sleep(0.5)
         client.CustomObjectsApi(api).patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, "rollout", {"spec": {"predictor": {"minReplicas": 2}}})
-        seen_created_ahead = until("the new revision created", lambda: (
-            (s := get(api, namespace, "rollout").get("status", {}).get("components", {}).get("predictor", {}))
-            and s.get("latestCreatedRevision") == "rollout-predictor-00002" and s))
+            GROUP, VERSION, namespace, PLURAL, "rollout", {"spec": {"predictor": {"minReplicas": 2}}}
+        )
+        seen_created_ahead = until(
+            "the new revision created",
+            lambda: (
+                (s := get(api, namespace, "rollout").get("status", {}).get("components", {}).get("predictor", {}))
+                and s.get("latestCreatedRevision") == "rollout-predictor-00002"
+                and s
+            ),
+        )
         done = until("the new revision ready", lambda: ready(api, namespace, "rollout"))
         time.sleep(0.5)
     finally:
@@ -124,8 +139,9 @@ def test_a_spec_change_loses_no_request(target: tuple[client.ApiClient, str], na
     assert set(statuses) == {"200"} and statuses["200"] > 20, f"answers during the rollout: {dict(statuses)}"
     predictor = done["status"]["components"]["predictor"]
     assert predictor["latestReadyRevision"] == "rollout-predictor-00002", predictor
-    assert predictor["traffic"] == [{"revisionName": "rollout-predictor-00002", "percent": 100,
-                                     "latestRevision": True}], predictor
+    assert predictor["traffic"] == [
+        {"revisionName": "rollout-predictor-00002", "percent": 100, "latestRevision": True}
+    ], predictor
     if seen_created_ahead.get("latestReadyRevision") == "rollout-predictor-00001":
         assert seen_created_ahead["traffic"][0]["revisionName"] == "rollout-predictor-00001", seen_created_ahead
     pods = client.CoreV1Api(api).list_namespaced_pod(namespace).items
@@ -133,18 +149,28 @@ def test_a_spec_change_loses_no_request(target: tuple[client.ApiClient, str], na
     assert revisions == ["rollout-predictor-00002"] * 2, f"old revision retired, minReplicas 2: {revisions}"
 
 
-@pytest.mark.parametrize(("model", "reason", "words"), [
-    ({"runtime": "kserve-mlserver", "protocolVersion": "v2"}, "RuntimeNotRecognized",
-     "No ServingRuntimes or ClusterServingRuntimes with the name: kserve-mlserver"),
-    ({"modelFormat": {"name": "xgboost"}}, "NoSupportingRuntime", "model type: xgboost"),
-    ({"runtime": "kserve-sklearnserver", "args": ["--workers=2"]}, "UnsupportedArgument", "--workers=2"),
-], ids=["unknown-runtime", "unsupported-format", "workers"])
-def test_a_runtime_that_cannot_serve_is_refused(target: tuple[client.ApiClient, str], namespace: str,
-                                                model: dict[str, Any], reason: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "reason", "words"),
+    [
+        (
+            {"runtime": "kserve-mlserver", "protocolVersion": "v2"},
+            "RuntimeNotRecognized",
+            "No ServingRuntimes or ClusterServingRuntimes with the name: kserve-mlserver",
+        ),
+        ({"modelFormat": {"name": "xgboost"}}, "NoSupportingRuntime", "model type: xgboost"),
+        ({"runtime": "kserve-sklearnserver", "args": ["--workers=2"]}, "UnsupportedArgument", "--workers=2"),
+    ],
+    ids=["unknown-runtime", "unsupported-format", "workers"],
+)
+def test_a_runtime_that_cannot_serve_is_refused(
+    target: tuple[client.ApiClient, str], namespace: str, model: dict[str, Any], reason: str, words: str
+) -> None:
     api, _ = target
     create(api, namespace, isvc("refused", model))
-    obj = until("PredictorReady False", lambda: (o := get(api, namespace, "refused"))
-                and condition(o, "PredictorReady").get("status") == "False" and o)
+    obj = until(
+        "PredictorReady False",
+        lambda: (o := get(api, namespace, "refused")) and condition(o, "PredictorReady").get("status") == "False" and o,
+    )
     predictor_ready = condition(obj, "PredictorReady")
     assert predictor_ready["reason"] == reason and words in predictor_ready["message"], predictor_ready
     assert condition(obj, "Ready")["status"] == "False"
@@ -164,7 +190,7 @@ def test_args_reach_the_model_server(target: tuple[client.ApiClient, str], names
 def model_server(model_name: str) -> psutil.Process:
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info.get("cmdline") or []
-        if "kserve_conformance.local.modelserver" in cmdline and model_name in cmdline:
+        if "kserve_local.models.modelserver" in cmdline and model_name in cmdline:
             return proc
     raise AssertionError(f"no model server process for {model_name}")
 
@@ -174,13 +200,16 @@ def test_a_dead_model_server_is_restarted(target: tuple[client.ApiClient, str], 
     create(api, namespace, isvc("crash", {}))
     until("Ready", lambda: ready(api, namespace, "crash"))
     model_server("crash").kill()
-    down = until("Ready False after the crash", lambda: (o := get(api, namespace, "crash"))
-                 and condition(o, "Ready").get("status") == "False" and o)
+    down = until(
+        "Ready False after the crash",
+        lambda: (o := get(api, namespace, "crash")) and condition(o, "Ready").get("status") == "False" and o,
+    )
     assert condition(down, "PredictorReady")["reason"] == "ModelServerCrashed", condition(down, "PredictorReady")
     until("Ready again", lambda: ready(api, namespace, "crash"))
     assert predict(gateway, namespace, "crash").json() == {"predictions": [1, 1]}
     pod = only_pod(api, namespace, "crash")
-    assert pod.status.container_statuses[0].restart_count == 1 and pod.status.container_statuses[0].ready
+    assert pod.status.container_statuses[0].restart_count == 1
+    assert pod.status.container_statuses[0].ready
     events = client.CoreV1Api(api).list_namespaced_event(namespace).items
     reasons = [e.reason for e in events if e.involved_object.name == "crash"]
     assert "BackOff" in reasons and reasons.count("ModelServerStarted") == 2, reasons
@@ -193,15 +222,26 @@ def test_grpc_goes_through_the_gateway_by_authority(target: tuple[client.ApiClie
     from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
     api, gateway = target
-    create(api, namespace, isvc("grpc", {"protocolVersion": "v2", "ports": [
-        {"name": "h2c", "containerPort": 8081, "protocol": "TCP"}]}))
+    create(
+        api,
+        namespace,
+        isvc("grpc", {"protocolVersion": "v2", "ports": [{"name": "h2c", "containerPort": 8081, "protocol": "TCP"}]}),
+    )
     create(api, namespace, isvc("rest", {"protocolVersion": "v2"}))
     until("Ready", lambda: ready(api, namespace, "grpc"))
     channel = grpc.insecure_channel(gateway, options=[("grpc.default_authority", f"grpc.{namespace}.example.com")])
     stub = pb_grpc.GRPCInferenceServiceStub(channel)
-    request = pb.ModelInferRequest(model_name="grpc", inputs=[pb.ModelInferRequest.InferInputTensor(
-        name="input-0", datatype="FP32", shape=[2, 4],
-        contents=pb.InferTensorContents(fp32_contents=[6.8, 2.8, 4.8, 1.4, 6.0, 3.4, 4.5, 1.6]))])
+    request = pb.ModelInferRequest(
+        model_name="grpc",
+        inputs=[
+            pb.ModelInferRequest.InferInputTensor(
+                name="input-0",
+                datatype="FP32",
+                shape=[2, 4],
+                contents=pb.InferTensorContents(fp32_contents=[6.8, 2.8, 4.8, 1.4, 6.0, 3.4, 4.5, 1.6]),
+            )
+        ],
+    )
     response = stub.ModelInfer(request, timeout=10)
     assert list(response.outputs[0].contents.int64_contents) == [1, 1], response
     assert stub.ServerLive(pb.ServerLiveRequest(), timeout=10).live
@@ -216,14 +256,29 @@ def test_grpc_goes_through_the_gateway_by_authority(target: tuple[client.ApiClie
         unrouted.close()
 
 
-def test_a_metric_the_target_cannot_measure_is_said_not_scaled(target: tuple[client.ApiClient, str],
-                                                                namespace: str) -> None:
+def test_a_metric_the_target_cannot_measure_is_said_not_scaled(
+    target: tuple[client.ApiClient, str], namespace: str
+) -> None:
     """KServe allows scaleMetric rps (Knative); the local target measures concurrency only, and says so."""
     api, _ = target
-    create(api, namespace, {**isvc("rps", {}), "spec": {"predictor": {
-        "scaleMetric": "rps", "scaleTarget": 5, **isvc("rps", {})["spec"]["predictor"]}}})
+    create(
+        api,
+        namespace,
+        {
+            **isvc("rps", {}),
+            "spec": {"predictor": {"scaleMetric": "rps", "scaleTarget": 5, **isvc("rps", {})["spec"]["predictor"]}},
+        },
+    )
     until("Ready", lambda: ready(api, namespace, "rps"))
-    event = until("the MetricNotMeasured event", lambda: next(
-        (e for e in client.CoreV1Api(api).list_namespaced_event(namespace).items if e.reason == "MetricNotMeasured"),
-        None))
+    event = until(
+        "the MetricNotMeasured event",
+        lambda: next(
+            (
+                e
+                for e in client.CoreV1Api(api).list_namespaced_event(namespace).items
+                if e.reason == "MetricNotMeasured"
+            ),
+            None,
+        ),
+    )
     assert "scaleMetric rps is not measured" in event.message and event.type == "Warning", event.message

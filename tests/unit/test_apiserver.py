@@ -12,14 +12,24 @@ from aiohttp import web
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from kserve_conformance.local.apiserver import ApiServer
-from kserve_conformance.local.resources import INFERENCESERVICES, RESOURCES, isvc_validator, load_schema
-from kserve_conformance.local.store import Store
+from kserve_local.apiserver.resources import INFERENCESERVICES, RESOURCES, isvc_validator, load_schema
+from kserve_local.apiserver.server import ApiServer
+from kserve_local.apiserver.store import Store
 
 G, V, P = "serving.kserve.io", "v1beta1", "inferenceservices"
-TUTORIAL = {"apiVersion": f"{G}/{V}", "kind": "InferenceService", "metadata": {"name": "sklearn-iris"},
-            "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"},
-                                             "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model"}}}}
+TUTORIAL = {
+    "apiVersion": f"{G}/{V}",
+    "kind": "InferenceService",
+    "metadata": {"name": "sklearn-iris"},
+    "spec": {
+        "predictor": {
+            "model": {
+                "modelFormat": {"name": "sklearn"},
+                "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model",
+            }
+        }
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +77,11 @@ def isvc(api: client.ApiClient) -> client.CustomObjectsApi:
 def test_create_sets_server_fields(api: client.ApiClient, ns: str) -> None:
     created = isvc(api).create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
     meta = created["metadata"]
-    assert meta["namespace"] == ns and meta["generation"] == 1
-    assert meta["uid"] and meta["resourceVersion"] and meta["creationTimestamp"].endswith("Z")
+    assert meta["namespace"] == ns
+    assert meta["generation"] == 1
+    assert meta["uid"]
+    assert meta["resourceVersion"]
+    assert meta["creationTimestamp"].endswith("Z")
     assert "status" not in created
 
 
@@ -82,7 +95,8 @@ def test_duplicate_create_is_a_conflict(api: client.ApiClient, ns: str) -> None:
 def test_missing_namespace_is_not_found(api: client.ApiClient) -> None:
     with pytest.raises(ApiException) as err:
         isvc(api).create_namespaced_custom_object(G, V, "no-such-namespace", P, TUTORIAL)
-    assert err.value.status == 404 and "no-such-namespace" in err.value.body
+    assert err.value.status == 404
+    assert "no-such-namespace" in err.value.body
 
 
 def test_real_crd_schema_rejects_invalid_spec(api: client.ApiClient, ns: str) -> None:
@@ -97,7 +111,8 @@ def test_name_must_be_dns_1035(api: client.ApiClient, ns: str) -> None:
     bad = {**TUTORIAL, "metadata": {"name": "1-iris"}}
     with pytest.raises(ApiException) as err:
         isvc(api).create_namespaced_custom_object(G, V, ns, P, bad)
-    assert err.value.status == 422 and "DNS-1035" in err.value.body
+    assert err.value.status == 422
+    assert "DNS-1035" in err.value.body
 
 
 def test_status_subresource_is_separate_and_generation_tracks_spec(api: client.ApiClient, ns: str) -> None:
@@ -105,9 +120,11 @@ def test_status_subresource_is_separate_and_generation_tracks_spec(api: client.A
     custom.create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
     custom.patch_namespaced_custom_object_status(G, V, ns, P, "sklearn-iris", {"status": {"url": "http://x"}})
     after_status = custom.get_namespaced_custom_object(G, V, ns, P, "sklearn-iris")
-    assert after_status["status"] == {"url": "http://x"} and after_status["metadata"]["generation"] == 1
-    custom.patch_namespaced_custom_object(G, V, ns, P, "sklearn-iris",
-                                          {"status": {"url": "ignored"}, "spec": {"predictor": {"minReplicas": 2}}})
+    assert after_status["status"] == {"url": "http://x"}
+    assert after_status["metadata"]["generation"] == 1
+    custom.patch_namespaced_custom_object(
+        G, V, ns, P, "sklearn-iris", {"status": {"url": "ignored"}, "spec": {"predictor": {"minReplicas": 2}}}
+    )
     after_spec = custom.get_namespaced_custom_object(G, V, ns, P, "sklearn-iris")
     assert after_spec["status"] == {"url": "http://x"}
     assert after_spec["metadata"]["generation"] == 2
@@ -118,8 +135,9 @@ def test_status_subresource_is_separate_and_generation_tracks_spec(api: client.A
 def test_field_and_label_selectors(api: client.ApiClient, ns: str) -> None:
     custom = isvc(api)
     for name, team in (("a", "x"), ("b", "y")):
-        custom.create_namespaced_custom_object(G, V, ns, P, {**TUTORIAL, "metadata": {"name": name,
-                                                                                     "labels": {"team": team}}})
+        custom.create_namespaced_custom_object(
+            G, V, ns, P, {**TUTORIAL, "metadata": {"name": name, "labels": {"team": team}}}
+        )
     by_field = custom.list_namespaced_custom_object(G, V, ns, P, field_selector="metadata.name=b")
     by_label = custom.list_namespaced_custom_object(G, V, ns, P, label_selector="team!=y")
     assert [i["metadata"]["name"] for i in by_field["items"]] == ["b"]
@@ -131,17 +149,24 @@ def test_watch_resumes_from_resource_version(api: client.ApiClient, ns: str) -> 
     created = custom.create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
     custom.patch_namespaced_custom_object_status(G, V, ns, P, "sklearn-iris", {"status": {"url": "http://1"}})
     custom.delete_namespaced_custom_object(G, V, ns, P, "sklearn-iris")
-    events = [(e["type"], e["object"].get("status", {}).get("url"))
-              for e in watch.Watch().stream(custom.list_namespaced_custom_object, G, V, ns, P,
-                                            resource_version=created["metadata"]["resourceVersion"],
-                                            timeout_seconds=1)]
+    events = [
+        (e["type"], e["object"].get("status", {}).get("url"))
+        for e in watch.Watch().stream(
+            custom.list_namespaced_custom_object,
+            G,
+            V,
+            ns,
+            P,
+            resource_version=created["metadata"]["resourceVersion"],
+            timeout_seconds=1,
+        )
+    ]
     assert events == [("MODIFIED", "http://1"), ("DELETED", "http://1")]
 
 
 def test_finalizers_hold_deletion_until_removed(api: client.ApiClient, ns: str) -> None:
     custom = isvc(api)
-    custom.create_namespaced_custom_object(G, V, ns, P, {**TUTORIAL, "metadata": {"name": "held",
-                                                                                 "finalizers": ["x"]}})
+    custom.create_namespaced_custom_object(G, V, ns, P, {**TUTORIAL, "metadata": {"name": "held", "finalizers": ["x"]}})
     custom.delete_namespaced_custom_object(G, V, ns, P, "held")
     held = custom.get_namespaced_custom_object(G, V, ns, P, "held")
     assert held["metadata"]["deletionTimestamp"]
@@ -156,8 +181,9 @@ def test_namespace_deletion_cascades(api: client.ApiClient, ns: str) -> None:
     isvc(api).create_namespaced_custom_object(G, V, ns, P, TUTORIAL)
     before = core.read_namespace(ns).metadata.resource_version
     core.delete_namespace(ns)
-    stream = watch.Watch().stream(core.list_namespace, field_selector=f"metadata.name={ns}",
-                                  resource_version=before, timeout_seconds=2)
+    stream = watch.Watch().stream(
+        core.list_namespace, field_selector=f"metadata.name={ns}", resource_version=before, timeout_seconds=2
+    )
     assert [e["type"] for e in stream] == ["MODIFIED", "DELETED"]
     assert isvc(api).list_namespaced_custom_object(G, V, ns, P)["items"] == []
 

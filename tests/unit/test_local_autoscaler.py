@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kserve_conformance.local.autoscaler import Hpa, KnativeConfig, Kpa, Scaling, duration_s
+from kserve_local.knative.autoscaler import Hpa, KnativeConfig, Kpa, Scaling, duration_s
 
 CONFIG = KnativeConfig.of({"stable-window": "60s", "scale-to-zero-grace-period": "6s"})
 
@@ -57,18 +57,24 @@ def test_traffic_resets_the_idle_clock() -> None:
     scaler = kpa(minReplicas=0, scaleTarget=1)
     scaler.desired(0.0, 1, CONFIG)
     scaler.observe(3.0, 0.5)
-    assert scaler.desired(7.0, 1, CONFIG) == 1 and scaler.idle_since is None
+    assert scaler.desired(7.0, 1, CONFIG) == 1
+    assert scaler.idle_since is None
 
 
 def test_scale_to_zero_disabled_cluster_wide_keeps_one() -> None:
     config = KnativeConfig.of({"enable-scale-to-zero": "false", "scale-to-zero-grace-period": "6s"})
     scaler = kpa(minReplicas=0)
-    assert scaler.desired(0.0, 1, config) == 1 and scaler.desired(100.0, 1, config) == 1
+    assert scaler.desired(0.0, 1, config) == 1
+    assert scaler.desired(100.0, 1, config) == 1
 
 
 def hpa(target: float = 50, request: str = "1") -> Hpa:
-    scaling = Scaling.of({"scaleMetric": "cpu", "scaleTarget": target, "maxReplicas": 3}, {"resources": {
-        "requests": {"cpu": request}}}, {}, standard=True)
+    scaling = Scaling.of(
+        {"scaleMetric": "cpu", "scaleTarget": target, "maxReplicas": 3},
+        {"resources": {"requests": {"cpu": request}}},
+        {},
+        standard=True,
+    )
     return Hpa(scaling, downscale_stabilization_s=15)
 
 

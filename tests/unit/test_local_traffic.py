@@ -6,7 +6,7 @@ LATEST columns, the rolled-out revisions), so the local target reports what a cl
 
 from __future__ import annotations
 
-from kserve_conformance.local.traffic import Rollout, Target, settle
+from kserve_local.knative.traffic import Rollout, Target, settle
 
 A, B, C = "iris-predictor-00001", "iris-predictor-00002", "iris-predictor-00003"
 
@@ -26,7 +26,8 @@ def test_canary_splits_between_latest_ready_and_rolled_out() -> None:
 def test_a_canary_still_starting_gets_no_traffic() -> None:
     """``latestRevision`` follows the latest *ready* revision: both shares stay on A."""
     traffic, rollout = settle(10, A, B, Rollout(A, ""))
-    assert {t.revision for t in traffic} == {A} and sum(t.percent for t in traffic) == 100
+    assert {t.revision for t in traffic} == {A}
+    assert sum(t.percent for t in traffic) == 100
     assert rollout == Rollout(A, "")
 
 
@@ -50,7 +51,8 @@ def test_rollback_during_the_canary_pins_the_rolled_out_revision() -> None:
 
 def test_promoting_again_after_a_rollback() -> None:
     traffic, rollout = settle(None, B, B, Rollout(A, A))
-    assert traffic == [Target(B, 100, True)] and rollout == Rollout(B, A)
+    assert traffic == [Target(B, 100, True)]
+    assert rollout == Rollout(B, A)
 
 
 def test_a_new_canary_after_promotion_splits_against_the_new_rolled_out_revision() -> None:

@@ -1,1 +1,0 @@
-"""The embedded local target: Kubernetes API emulator, reconciler, model servers, ingress gateway."""

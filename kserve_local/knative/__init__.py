@@ -1,0 +1,1 @@
+"""Knative Serving's part (revisions, KServe's canary traffic rules, KPA/HPA and their loop, activator, domains); may import apiserver, kubelet, faults, timeouts, gotemplate — never kserve or ingress."""  # noqa: E501
