@@ -3,7 +3,7 @@
 ``kserve-conformance run [PYTEST ARGS]`` runs the checks from any directory: it is
 ``pytest --pyargs kserve_conformance.conformance`` (the checks are an installed package, so no
 checkout and no rootdir is needed), with the same options. ``kserve-conformance verify BUNDLE``
-is what a reviewer runs on a submission (see ``kserve_conformance.verify``).
+is what a reviewer runs on a submission (see ``kserve_conformance.certification.verify``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from kserve_conformance.certification import PACKAGE
+from kserve_conformance.certification.rules import PACKAGE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="check submission bundles; exit 1 if any has a problem")
     verify.add_argument("bundles", nargs="+", metavar="BUNDLE")
     args = parser.parse_args(argv)
-    from kserve_conformance.verify import main as verify_main
+    from kserve_conformance.certification.verify import main as verify_main
 
     return verify_main(args.bundles)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
+import pytest
+
 
 class SetupError(Exception):
     """The target cannot be used as given: the message says what is wrong and what to do.
@@ -13,3 +17,8 @@ class SetupError(Exception):
     def __init__(self, problem: str, fix: str) -> None:
         super().__init__(f"{problem} — {fix}")
         self.problem, self.fix = problem, fix
+
+
+def fail_setup(err: SetupError) -> NoReturn:
+    """End the run with the one line a user needs, not a traceback (exit code 4, pytest's usage error)."""
+    pytest.exit(f"kserve-conformance: {err}", returncode=4)

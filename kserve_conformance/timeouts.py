@@ -1,8 +1,9 @@
 """Every timeout the suite uses, in one named table (as Gateway API's ``conformance/utils/config/timeout.go``).
 
 A person whose cluster is slow should find here, in one place, what each wait bounds and
-which option changes it. Six are options (``--ready-timeout``, ``--consistency-timeout``,
-``--request-timeout``, ``--load-timeout``, ``--traffic-timeout``, ``--scale-timeout``); the others
+which option changes it. Six are options (``--kserve-ready-timeout``, ``--kserve-consistency-timeout``,
+``--kserve-request-timeout``, ``--kserve-load-timeout``, ``--kserve-traffic-timeout``,
+``--kserve-scale-timeout``); the others
 are fixed because they bound the suite's own machinery, not the target's behaviour. Modules
 import the table instead of defining constants of their own.
 """
@@ -17,12 +18,12 @@ class Timeouts:
     """Seconds; each field says what it bounds."""
 
     # -- the target's behaviour (options) ---------------------------------------------------
-    ready_s: float = 300.0  # apply → Ready=True (--ready-timeout)
-    consistency_s: float = 60.0  # Ready → N consecutive successes through the ingress (--consistency-timeout)
-    request_s: float = 30.0  # one data-plane request, REST and gRPC (--request-timeout)
-    load_request_s: float = 30.0  # one request of the load run, vegeta's -timeout (--load-timeout)
-    traffic_s: float = 120.0  # a patch → status shows the traffic split it asks for (--traffic-timeout)
-    # replicas reach what autoscaling should give: up, down, to zero (--scale-timeout). Knative scales
+    ready_s: float = 300.0  # apply → Ready=True (--kserve-ready-timeout)
+    consistency_s: float = 60.0  # Ready → N consecutive successes through the ingress (--kserve-consistency-timeout)
+    request_s: float = 30.0  # one data-plane request, REST and gRPC (--kserve-request-timeout)
+    load_request_s: float = 30.0  # one request of the load run, vegeta's -timeout (--kserve-load-timeout)
+    traffic_s: float = 120.0  # a patch → status shows the traffic split it asks for (--kserve-traffic-timeout)
+    # replicas reach what autoscaling should give: up, down, to zero (--kserve-scale-timeout). Knative scales
     # to zero after its stable window (60 s) plus a 30 s grace period; the HPA waits out a 300 s
     # downscale stabilization window before it lowers replicas.
     scale_s: float = 600.0
@@ -34,7 +35,7 @@ class Timeouts:
     api_connect_s: float = 5.0  # TCP connect to the Kubernetes API server
     api_read_s: float = 120.0  # one Kubernetes API call (watches ask the server to close within 30 s)
     watch_chunk_s: float = 30.0  # one watch request before it is resumed from its resourceVersion
-    endpoint_probe_s: float = 5.0  # --endpoint reachable at all (TCP connect), before any check runs
+    endpoint_probe_s: float = 5.0  # --kserve-endpoint reachable at all (TCP connect), before any check runs
     port_forward_s: float = 30.0  # kubectl port-forward → local port accepts connections
     grpc_probe_s: float = 2.0  # predictor pod's gRPC port reachable from here
     # -- the suite's own processes ----------------------------------------------------------

@@ -1,0 +1,286 @@
+"""InferenceService operations over the Kubernetes API, identical for every provider.
+
+Waiting is done by watching, never by sleeping: the wait ends on the event that makes the
+condition true, resumes from the last resourceVersion when the server closes the stream, and
+reports progress (elapsed time, current conditions) as it goes, because "still waiting" with no
+detail is the most common complaint about KServe readiness timeouts (kserve/kserve#1594).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
+
+from kserve_conformance.errors import SetupError
+from kserve_conformance.timeouts import Timeouts  # noqa: F401  (the table; re-exported for callers)
+
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kserve-conformance"}
+Obj = dict[str, Any]
+Progress = Callable[[str], None]
+
+
+def json_object(value: object) -> Obj:
+    """A custom-objects API result, which the client types ``object``: the server's JSON object, as a dict."""
+    assert isinstance(value, dict), f"the custom-objects API returned {type(value).__name__}, not a JSON object"
+    return value
+
+
+def conditions(obj: Obj) -> dict[str, Obj]:
+    return {c["type"]: c for c in obj.get("status", {}).get("conditions", [])}
+
+
+def describe_conditions(obj: Obj) -> str:
+    parts = []
+    for ctype, c in sorted(conditions(obj).items()):
+        reason = f" ({c['reason']})" if c.get("reason") else ""
+        parts.append(f"{ctype}={c.get('status')}{reason}")
+    return ", ".join(parts) or "no conditions yet"
+
+
+def staleness(obj: Obj) -> str:
+    generation = obj.get("metadata", {}).get("generation")
+    observed = obj.get("status", {}).get("observedGeneration")
+    if generation is not None and observed is not None and observed < generation:
+        return f"; status.observedGeneration {observed} < metadata.generation {generation} (status is stale)"
+    return ""
+
+
+def is_ready(obj: Obj) -> bool:
+    meta_gen = obj.get("metadata", {}).get("generation")
+    status = obj.get("status", {})
+    observed = status.get("observedGeneration")
+    fresh = meta_gen is None or observed is None or observed >= meta_gen
+    return fresh and conditions(obj).get("Ready", {}).get("status") == "True"
+
+
+def forbidden(err: ApiException, verb: str, what: str, namespace: str) -> SetupError:
+    return SetupError(
+        f"forbidden to {verb} {what} in namespace {namespace}",
+        f"grant '{verb}' on {what} to this user (RBAC), or use --kserve-test-namespace with one you may use",
+    )
+
+
+class InferenceServices:
+    def __init__(self, api: client.ApiClient, namespace: str, progress: Progress | None = None) -> None:
+        self.custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
+        self.namespace = namespace
+        self.progress = progress or (lambda _msg: None)
+
+    @staticmethod
+    def load_manifest(text: str) -> Obj:
+        doc = yaml.safe_load(text)
+        if not isinstance(doc, dict) or doc.get("kind") != "InferenceService":
+            raise ValueError("manifest is not an InferenceService")
+        return doc
+
+    @staticmethod
+    def merge_patch(base: Obj, patch: Obj) -> Obj:
+        """What the API server makes of ``patch`` (RFC 7386, ``null`` removes a field), applied to a copy
+        of ``base``: a manifest built from data the way ``patch()`` would change the object."""
+        out = copy.deepcopy(base)
+        for key, value in patch.items():
+            if value is None:
+                out.pop(key, None)
+            elif isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = InferenceServices.merge_patch(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+
+    def create(self, manifest: Obj) -> Obj:
+        body = dict(manifest)
+        meta = dict(body.get("metadata", {}))
+        meta["labels"] = {**meta.get("labels", {}), **MANAGED_BY}
+        body["metadata"] = meta
+        try:
+            return json_object(
+                self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)
+            )
+        except ApiException as err:
+            if err.status == 403:
+                raise forbidden(err, "create", "inferenceservices", self.namespace) from err
+            raise
+
+    def get(self, name: str) -> Obj:
+        return json_object(self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name))
+
+    def patch(self, name: str, body: Obj) -> Obj:
+        """A JSON merge patch (RFC 7386), as ``kubectl patch --type=merge``: ``null`` removes a field."""
+        try:
+            return json_object(
+                self.custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, name, body, _content_type="application/merge-patch+json"
+                )
+            )
+        except ApiException as err:
+            if err.status == 403:
+                raise forbidden(err, "patch", "inferenceservices", self.namespace) from err
+            raise
+
+    def wait_ready(self, name: str, timeout_s: float) -> Obj:
+        """Block until Ready=True for the current generation; raise TimeoutError with the state."""
+        start = time.monotonic()
+        last: Obj = self.get(name)
+        last_report = ""
+        if is_ready(last):
+            return last
+        w = watch.Watch()
+        rv = last["metadata"]["resourceVersion"]
+        while (remaining := timeout_s - (time.monotonic() - start)) > 0:
+            try:
+                for event in w.stream(
+                    self.custom.list_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    field_selector=f"metadata.name={name}",
+                    resource_version=rv,
+                    timeout_seconds=max(1, int(min(remaining, 30))),
+                ):
+                    obj: Obj = event["object"]  # a custom object's watch event carries it as a dict
+                    rv = obj["metadata"]["resourceVersion"]
+                    if event["type"] == "DELETED":
+                        raise RuntimeError(f"InferenceService {name} was deleted while waiting for Ready")
+                    last = obj
+                    report = describe_conditions(obj)
+                    if report != last_report:
+                        self.progress(f"{name}: {time.monotonic() - start:5.1f}s {report}")
+                        last_report = report
+                    if is_ready(obj):
+                        w.stop()
+                        return obj
+                    if time.monotonic() - start > timeout_s:
+                        w.stop()
+                        break
+            except ApiException as err:
+                if err.status != 410:
+                    raise
+                last = self.get(name)  # the version expired: re-read and watch from now
+                rv = last["metadata"]["resourceVersion"]
+                if is_ready(last):
+                    return last
+        raise TimeoutError(
+            f"InferenceService {self.namespace}/{name} not Ready after {timeout_s:.0f}s: "
+            f"{describe_conditions(last)}{staleness(last)}"
+        )
+
+    def delete(self, name: str) -> None:
+        try:
+            self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+    def wait_gone(self, name: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                obj = self.get(name)
+            except ApiException as err:
+                if err.status == 404:
+                    return
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"InferenceService {self.namespace}/{name} still present "
+                    f"{timeout_s:.0f}s after deletion (finalizers: "
+                    f"{obj['metadata'].get('finalizers', [])})"
+                )
+            w = watch.Watch()
+            for event in w.stream(
+                self.custom.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                field_selector=f"metadata.name={name}",
+                resource_version=obj["metadata"]["resourceVersion"],
+                timeout_seconds=max(1, int(min(remaining, 30))),
+            ):
+                if event["type"] == "DELETED":
+                    w.stop()
+                    return
+
+    # --- diagnostics ---------------------------------------------------------------------------
+    def diagnostics(self, name: str, log_lines: int = 50) -> dict[str, str]:
+        """The object, its events, its pods and the model server's log tail, as text attachments."""
+        out: dict[str, str] = {}
+        try:
+            out["inferenceservice.yaml"] = yaml.safe_dump(self.get(name), sort_keys=False)
+        except ApiException as err:
+            out["inferenceservice.yaml"] = unavailable(err)
+        try:
+            events = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}").items
+            out["events.txt"] = (
+                "\n".join(f"{e.last_timestamp or ''} {e.type} {e.reason}: {e.message}" for e in events) or "no events"
+            )
+        except ApiException as err:
+            out["events.txt"] = unavailable(err)
+        try:
+            pods = self.core.list_namespaced_pod(
+                self.namespace, label_selector=f"serving.kserve.io/inferenceservice={name}"
+            ).items
+        except ApiException as err:
+            out["pods.txt"] = unavailable(err)
+            pods = []
+        lines = []
+        for pod in pods:
+            assert pod.metadata is not None
+            assert pod.metadata.name is not None
+            pod_name = pod.metadata.name
+            status = pod.status or client.V1PodStatus()  # no status yet: no phase, no containers
+            statuses = ", ".join(
+                f"{cs.name} ready={cs.ready} restarts={cs.restart_count}" for cs in status.container_statuses or []
+            )
+            lines.append(f"{pod_name} {status.phase} {statuses}")
+            try:
+                out[f"log-{pod_name}.txt"] = self.core.read_namespaced_pod_log(
+                    pod_name, self.namespace, container="kserve-container", tail_lines=log_lines
+                )
+            except ApiException as err:
+                out[f"log-{pod_name}.txt"] = unavailable(err)
+        if pods:
+            out["pods.txt"] = "\n".join(lines)
+        out.setdefault("pods.txt", "no pods")
+        return out
+
+
+def unavailable(err: ApiException) -> str:
+    return f"unavailable: {err.status} {err.reason}"
+
+
+def wait_namespace_gone(core: client.CoreV1Api, name: str, timeout_s: float) -> None:
+    """Deleting a namespace only starts it: wait until its contents and it are really gone."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            ns = core.read_namespace(name)
+        except ApiException as err:
+            if err.status == 404:
+                return
+            raise
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            phase = ns.status.phase if ns.status else None
+            raise TimeoutError(f"namespace {name} still {phase} {timeout_s:.0f}s after deletion")
+        assert ns.metadata is not None  # a namespace read from the server has its metadata
+        w = watch.Watch()
+        for event in w.stream(
+            core.list_namespace,
+            field_selector=f"metadata.name={name}",
+            resource_version=ns.metadata.resource_version,
+            timeout_seconds=max(1, int(min(remaining, 30))),
+        ):
+            if event["type"] == "DELETED":
+                w.stop()
+                return

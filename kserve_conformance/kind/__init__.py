@@ -1,1 +1,0 @@
-"""``--cluster=kind``: a kind cluster (created or reused) with KServe installed from pinned releases."""
