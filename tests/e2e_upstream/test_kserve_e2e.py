@@ -25,16 +25,26 @@ from tests.envs import EnvError, ensure
 
 E2E_DIR = REFERENCE / "kserve" / "e2e"
 EXPECTED = upstream.Expectations.load()
+GENERATIVE = upstream.Expectations.load(upstream.GENERATIVE)
+# A generative test starts a model server that imports torch and KServe's OpenAI layer (about 20 s
+# on a quiet machine, several times that beside other self-tests) before its first request.
+GENERATIVE_TIMEOUT_S = 300
 
 
-def run_upstream(work: Path, options: LocalOptions, n_tests: int,
-                 select: str | None = None) -> dict[str, upstream.Outcome]:
+def run_upstream(
+    work: Path,
+    options: LocalOptions,
+    n_tests: int,
+    select: str | None = None,
+    expected: upstream.Expectations = EXPECTED,
+    timeout_s: int = upstream.PER_TEST_TIMEOUT_S,
+) -> dict[str, upstream.Outcome]:
     """Start a target, create the namespace upstream's CI creates, run their tests, read the outcomes.
 
     Their CI runs ``kubectl create namespace kserve-ci-e2e-test``; the walk-through self-test covers
     kubectl, so this uses the API client and a kubectl defect cannot hide the e2e outcomes.
     """
-    if not (E2E_DIR / upstream.TEST_FILE).is_file():
+    if not all((E2E_DIR / f).is_file() for f in expected.files):
         pytest.fail(f"KServe's e2e tests not found at {E2E_DIR}: the self-tests expect ../shared beside the repo")
     try:
         python = ensure("kserve-e2e") / "python"
@@ -46,7 +56,9 @@ def run_upstream(work: Path, options: LocalOptions, n_tests: int,
         core = client.CoreV1Api(api_client(target.kubeconfig, None))
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=upstream.TEST_NAMESPACE)))
         junit = work / "junit.xml"
-        done = upstream.run(python, E2E_DIR, target.kubeconfig, info["gateway"], junit, n_tests, select)
+        done = upstream.run(
+            python, E2E_DIR, target.kubeconfig, info["gateway"], junit, n_tests, select, timeout_s, expected.files
+        )
         (work / "upstream.log").write_text(done.stdout + done.stderr)
         if not junit.exists():
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
@@ -60,18 +72,49 @@ def run_upstream(work: Path, options: LocalOptions, n_tests: int,
 def upstream_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, upstream.Outcome]:
     work = tmp_path_factory.mktemp("kserve-e2e")
     results = run_upstream(work, LocalOptions(), len(EXPECTED.must_pass) + len(EXPECTED.exceptions))
-    print(f"\nKServe's own e2e tests on the local target (log: {work / 'upstream.log'}):\n"
-          + upstream.table(results, EXPECTED))
+    print(
+        f"\nKServe's own e2e tests on the local target (log: {work / 'upstream.log'}):\n"
+        + upstream.table(results, EXPECTED)
+    )
     return results
 
 
-def test_upstream_sklearn_e2e(upstream_results: dict[str, upstream.Outcome],
-                              record_testsuite_property: pytest.RecordProperty) -> None:
+def test_upstream_sklearn_e2e(
+    upstream_results: dict[str, upstream.Outcome], record_testsuite_property: pytest.RecordProperty
+) -> None:
     """Each must-pass test passes, each exception fails, and every upstream test is classified."""
     for name, got in sorted(upstream_results.items()):
         record_testsuite_property(f"kserve-e2e:{name}", f"{got.outcome} {got.seconds:.1f}s")
     found = upstream.problems(upstream_results, EXPECTED)
     assert not found, "KServe's e2e tests disagree with tests/e2e_upstream/expectations.yaml:\n" + "\n".join(found)
+
+
+@pytest.mark.generative
+def test_upstream_generative_e2e(
+    tmp_path_factory: pytest.TempPathFactory, record_testsuite_property: pytest.RecordProperty
+) -> None:
+    """KServe's generative tests: each fails only at its Qwen-specific answer, or as listed."""
+    found = upstream.missing_upstream(E2E_DIR, GENERATIVE)
+    assert not found, "\n".join(found)
+    work = tmp_path_factory.mktemp("kserve-e2e-generative")
+    results = run_upstream(
+        work,
+        LocalOptions(),
+        len(GENERATIVE.selected),
+        GENERATIVE.select(),
+        GENERATIVE,
+        GENERATIVE_TIMEOUT_S,
+    )
+    print(
+        f"\nKServe's generative e2e tests on the local target (log: {work / 'upstream.log'}):\n"
+        + upstream.table(results, GENERATIVE)
+    )
+    for name, got in sorted(results.items()):
+        record_testsuite_property(f"kserve-e2e:{name}", f"{got.outcome} {got.seconds:.1f}s")
+    found = upstream.problems(results, GENERATIVE)
+    assert not found, "KServe's generative e2e tests disagree with tests/e2e_upstream/generative.yaml:\n" + "\n".join(
+        found
+    )
 
 
 def test_upstream_catches_a_broken_target(tmp_path: Path) -> None:
@@ -84,6 +127,7 @@ def test_upstream_catches_a_broken_target(tmp_path: Path) -> None:
 
 # Negative controls for the verdict: synthetic runs that must be reported.
 
+
 def _run(**outcomes: str) -> dict[str, upstream.Outcome]:
     return {n: upstream.Outcome(n, o, 1.0, "boom" if o != "passed" else "") for n, o in outcomes.items()}
 
@@ -95,16 +139,49 @@ def test_verdict_accepts_a_run_that_agrees() -> None:
     assert upstream.problems(_run(test_a="passed", test_b="failed"), CONTROL) == []
 
 
-@pytest.mark.parametrize(("run", "expected"), [
-    (dict(test_a="failed", test_b="failed"), "test_a must pass but failed after 1.0s: boom"),
-    (dict(test_a="passed", test_b="passed"), "test_b passed although listed as an exception"),
-    (dict(test_a="passed", test_b="failed", test_c="passed"), "test_c (passed) is not classified"),
-    (dict(test_a="passed"), "test_b is listed but upstream has no such test"),
-    (dict(test_a="skipped", test_b="failed"), "test_a must pass but skipped"),
-])
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (dict(test_a="failed", test_b="failed"), "test_a must pass but failed after 1.0s: boom"),
+        (dict(test_a="passed", test_b="passed"), "test_b passed although listed as an exception"),
+        (dict(test_a="passed", test_b="failed", test_c="passed"), "test_c (passed) is not classified"),
+        (dict(test_a="passed"), "test_b is listed but upstream has no such test"),
+        (dict(test_a="skipped", test_b="failed"), "test_a must pass but skipped"),
+    ],
+)
 def test_verdict_reports_disagreement(run: dict[str, str], expected: str) -> None:
     found = upstream.problems(_run(**run), CONTROL)
     assert any(line.startswith(expected) for line in found), found
+
+
+PINNED = upstream.Expectations((), {"test_b": "Qwen's answer"}, {"test_b": "expected '4'"}, {"test_c": "no stand-in"})
+
+
+def test_verdict_pins_an_exception_to_its_assertion() -> None:
+    ok = {"test_b": upstream.Outcome("test_b", "failed", 1.0, "AssertionError: expected '4', got 'x'")}
+    assert upstream.problems(ok, PINNED) == []
+    early = {"test_b": upstream.Outcome("test_b", "failed", 1.0, "Failed: Timeout (>300.0s) from pytest-timeout.")}
+    assert upstream.problems(early, PINNED) == [
+        "test_b must fail only at \"expected '4'\", but it failed after 1.0s: "
+        "Failed: Timeout (>300.0s) from pytest-timeout."
+    ]
+    errored = {"test_b": upstream.Outcome("test_b", "error", 1.0, "expected '4'")}
+    assert upstream.problems(errored, PINNED)[0].startswith("test_b must fail only at")
+
+
+def test_verdict_reports_a_not_run_test_that_ran() -> None:
+    ran = {
+        "test_b": upstream.Outcome("test_b", "failed", 1.0, "expected '4'"),
+        "test_c": upstream.Outcome("test_c", "passed", 1.0),
+    }
+    assert "test_c is listed as not run, but it ran (passed)" in upstream.problems(ran, PINNED)
+    assert PINNED.select() == "test_b"
+
+
+def test_generative_expectations_name_upstream_tests() -> None:
+    assert upstream.missing_upstream(E2E_DIR, GENERATIVE) == []
+    bogus = upstream.Expectations((), {}, {}, {"test_no_such_thing": "x"}, GENERATIVE.files)
+    assert upstream.missing_upstream(E2E_DIR, bogus) == ["test_no_such_thing is listed but upstream has no such test"]
 
 
 def test_verdict_rejects_an_exception_without_reason() -> None:
@@ -122,9 +199,11 @@ def test_outcomes_read_from_junit(tmp_path: Path) -> None:
         '<failure message="Failed: Timeout (&gt;90.0s) from pytest-timeout.">trace</failure></testcase>'
         '<testcase classname="predictor.test_sklearn" name="test_err" time="0.2">'
         '<error message="">x\ny</error></testcase>'
-        '</testsuite></testsuites>')
+        "</testsuite></testsuites>"
+    )
     got = upstream.outcomes(junit)
     assert got["test_ok"] == upstream.Outcome("test_ok", "passed", 12.5)
     timeout = "Failed: Timeout (>90.0s) from pytest-timeout."
     assert got["test_bad"] == upstream.Outcome("test_bad", "failed", 90.1, timeout)
-    assert got["test_err"].outcome == "error" and got["test_err"].message == "x y"
+    assert got["test_err"].outcome == "error"
+    assert got["test_err"].message == "x y"

@@ -16,7 +16,7 @@ import pytest
 from kserve.protocol.infer_type import InferRequest
 from kserve.utils.utils import get_predict_input
 
-from kserve_conformance.local.standins import MIXEDTYPE_URI, build_standins, train_mixedtype
+from kserve_local.models.standins import MIXEDTYPE_URI, build_standins, train_mixedtype
 from tests.conftest import REFERENCE
 
 REQUEST = REFERENCE / "kserve" / "e2e" / "data" / "sklearn_mixed_v2.json"
@@ -36,7 +36,7 @@ def test_mixedtype_answers_upstream_request_exactly() -> None:
 def test_mixedtype_needs_the_pandas_content_type() -> None:
     body = json.loads(REQUEST.read_text())
     del body["parameters"]  # no content_type: pd, so the server does not build a DataFrame
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         train_mixedtype().predict(decoded(body))
 
 

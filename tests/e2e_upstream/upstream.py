@@ -15,12 +15,13 @@ import os
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 EXPECTATIONS = Path(__file__).with_name("expectations.yaml")
+GENERATIVE = Path(__file__).with_name("generative.yaml")
 # What KServe's CI creates before running them (kubectl create namespace kserve-ci-e2e-test).
 TEST_NAMESPACE = "kserve-ci-e2e-test"
 TEST_FILE = "predictor/test_sklearn.py"
@@ -30,8 +31,15 @@ TEST_FILE = "predictor/test_sklearn.py"
 PER_TEST_TIMEOUT_S = 90
 # Variables of the outer pytest that would change how the inner one runs (xdist worker ids rename
 # upstream's namespace; PYTEST_ADDOPTS would add our options to theirs).
-OUTER_ONLY = ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_CURRENT_TEST",
-              "PYTEST_PLUGINS", "E2E_WORKER_COUNT", "KSERVE_TEST_NAMESPACE")
+OUTER_ONLY = (
+    "PYTEST_ADDOPTS",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+    "PYTEST_CURRENT_TEST",
+    "PYTEST_PLUGINS",
+    "E2E_WORKER_COUNT",
+    "KSERVE_TEST_NAMESPACE",
+)
 
 
 @dataclass(frozen=True)
@@ -44,28 +52,84 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Expectations:
+    """What each upstream test of ``files`` must do on the target.
+
+    ``fails_with`` pins an exception to the assertion it must fail at: a test whose only exception
+    is its model-specific answer then proves that everything before that assertion passed.
+    ``not_run`` tests are deselected, each with the reason (a model no stand-in replaces, so the
+    test could only wait out its timeout); the table shows them, the run spends no time on them.
+    """
+
     must_pass: tuple[str, ...]
     exceptions: Mapping[str, str]
+    fails_with: Mapping[str, str] = field(default_factory=dict)
+    not_run: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = (TEST_FILE,)
 
     @classmethod
     def load(cls, path: Path = EXPECTATIONS) -> Expectations:
         data = yaml.safe_load(path.read_text())
-        return cls(tuple(data["pass"]), dict(data["exceptions"]))
+        exceptions: dict[str, str] = {}
+        fails_with: dict[str, str] = {}
+        for name, value in (data.get("exceptions") or {}).items():
+            if isinstance(value, dict):
+                exceptions[name], fails_with[name] = value.get("reason", ""), value.get("fails_with", "")
+            else:
+                exceptions[name] = value
+        return cls(
+            tuple(data.get("pass") or ()),
+            exceptions,
+            fails_with,
+            dict(data.get("not_run") or {}),
+            tuple(data.get("files") or (TEST_FILE,)),
+        )
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        return (*self.must_pass, *(n for n in self.exceptions if n not in self.must_pass))
+
+    def select(self) -> str | None:
+        """The ``-k`` expression of the tests to run, when some are not run."""
+        return " or ".join(self.selected) if self.not_run else None
 
 
-def run(python: Path, e2e_dir: Path, kubeconfig: Path, ingress: str, junit: Path, n_tests: int,
-        select: str | None = None, timeout_s: int = PER_TEST_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    """pytest over upstream's sklearn tests (``select``: a ``-k`` expression); outcomes are in ``junit``."""
+def run(
+    python: Path,
+    e2e_dir: Path,
+    kubeconfig: Path,
+    ingress: str,
+    junit: Path,
+    n_tests: int,
+    select: str | None = None,
+    timeout_s: int = PER_TEST_TIMEOUT_S,
+    files: Sequence[str] = (TEST_FILE,),
+) -> subprocess.CompletedProcess[str]:
+    """pytest over upstream's tests in ``files`` (``select``: a ``-k`` expression); outcomes are in ``junit``."""
     env = {k: v for k, v in os.environ.items() if k not in OUTER_ONLY}
     env.update(KUBECONFIG=str(kubeconfig), KSERVE_INGRESS_HOST_PORT=ingress, PYTHONDONTWRITEBYTECODE="1")
     # Four at a time, as KServe's CI spreads its e2e tests over workers: each mostly waits (upstream
     # polls readiness every 10 s), so the run takes about as long as its slowest test.
-    cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--timeout", str(timeout_s),
-           "-n", str(min(4, n_tests)), "-o", "log_cli=false", "--junitxml", str(junit), TEST_FILE,
-           *(["-k", select] if select else [])]
+    cmd = [
+        str(python),
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--timeout",
+        str(timeout_s),
+        "-n",
+        str(min(4, n_tests)),
+        "-o",
+        "log_cli=false",
+        "--junitxml",
+        str(junit),
+        *files,
+        *(["-k", select] if select else []),
+    ]
     # A bound for the whole run even if every test times out (and then cleans up).
-    return subprocess.run(cmd, cwd=e2e_dir, env=env, capture_output=True, text=True,
-                          timeout=n_tests * (timeout_s + 30) + 120)
+    return subprocess.run(
+        cmd, cwd=e2e_dir, env=env, capture_output=True, text=True, timeout=n_tests * (timeout_s + 30) + 120
+    )
 
 
 def outcomes(junit: Path) -> dict[str, Outcome]:
@@ -94,6 +158,11 @@ def problems(results: Mapping[str, Outcome], expected: Expectations) -> list[str
         found.append(f"{name} ({results[name].outcome}) is not classified: add it to 'pass' or 'exceptions'")
     for name in sorted(listed - set(results)):
         found.append(f"{name} is listed but upstream has no such test (or it was not run)")
+    for name, reason in expected.not_run.items():
+        if not reason.strip():
+            found.append(f"{name} is not run without a reason")
+        if name in results:
+            found.append(f"{name} is listed as not run, but it ran ({results[name].outcome})")
     for name in expected.must_pass:
         got = results.get(name)
         if got is not None and got.outcome != "passed":
@@ -103,18 +172,36 @@ def problems(results: Mapping[str, Outcome], expected: Expectations) -> list[str
         if not reason.strip():
             found.append(f"{name} is an exception without a reason")
         if got is not None and got.outcome == "passed":
-            found.append(f"{name} passed although listed as an exception ({reason}): if the target now has "
-                         "that capability, move it to 'pass'; if it passed for a wrong reason, that is a defect")
+            found.append(
+                f"{name} passed although listed as an exception ({reason}): if the target now has "
+                "that capability, move it to 'pass'; if it passed for a wrong reason, that is a defect"
+            )
+        words = expected.fails_with.get(name, "")
+        where = got is not None and got.outcome == "failed" and words in got.message
+        if words and got is not None and got.outcome != "passed" and not where:
+            found.append(
+                f"{name} must fail only at {words!r}, but it {got.outcome} after {got.seconds:.1f}s: {got.message}"
+            )
     return found
+
+
+def missing_upstream(e2e_dir: Path, expected: Expectations) -> list[str]:
+    """Listed tests that the upstream files do not define (a not-run name cannot be checked by running)."""
+    text = "\n".join((e2e_dir / f).read_text() for f in expected.files)
+    return [
+        f"{name} is listed but upstream has no such test"
+        for name in sorted({*expected.selected, *expected.not_run})
+        if f"def {name}(" not in text
+    ]
 
 
 def table(results: Mapping[str, Outcome], expected: Expectations) -> str:
     """The README table: upstream test, outcome, seconds, and the reason for each exception."""
     rows = ["| upstream test | outcome | seconds | capability the target lacks |", "| --- | --- | --- | --- |"]
-    order: Sequence[str] = [*expected.must_pass, *(n for n in expected.exceptions if n not in expected.must_pass)]
+    order: Sequence[str] = [*expected.selected, *expected.not_run]
     for name in [*order, *sorted(set(results) - set(order))]:
         got = results.get(name)
         outcome, seconds = (got.outcome, f"{got.seconds:.1f}") if got else ("not run", "")
-        reason = " ".join(expected.exceptions.get(name, "").split())
+        reason = " ".join((expected.exceptions.get(name) or expected.not_run.get(name, "")).split())
         rows.append(f"| `{name}` | {outcome} | {seconds} | {reason} |")
     return "\n".join(rows)
