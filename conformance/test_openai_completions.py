@@ -1,0 +1,129 @@
+"""OpenAI-compatible completions and chat completions, not streamed.
+
+Every check runs on both endpoints (``[completions]``, ``[chat]``) at temperature 0 with the
+prompts of ``payloads/openai.yaml``. No expected text is stored: the checks compare a server's
+answers with each other (a stop string is taken from its own output), so they hold for any model.
+Levels follow the rule in ``kserve_conformance.checks.spec``. Quotes are from the OpenAI API
+reference (``openai/openapi.yaml``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
+from kserve_conformance.conformance import openai_common as oc
+from kserve_conformance.dataplane import openai
+from kserve_conformance.dataplane.openai import OpenAIPlane
+
+pytestmark = [
+    pytest.mark.services(protocol="openai"),
+    pytest.mark.usefixtures("kserve_openai_deviation"),
+    pytest.mark.parametrize("kind", oc.KINDS),
+]
+
+
+@conformance(
+    "CompletionSchema",
+    'POST /v1/completions "Returns a completion object" (CreateCompletionResponse, object '
+    '"text_completion"); POST /v1/chat/completions a CreateChatCompletionResponse (object '
+    '"chat.completion", each choice a message with role "assistant"). Fields the reference does not '
+    "define (vLLM's stop_reason, token_ids, ...) are allowed.",
+    features=("openai",),
+)
+def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
+    endpoint = oc.ENDPOINTS[kind]
+    doc = oc.answer(kserve_openai, kind)
+    problems = openai.schema_problems(doc, endpoint.schema)
+    assert not problems, f"the answer is not a {endpoint.schema}: {'; '.join(problems)}"
+    assert doc["object"] == endpoint.object, f"object is {doc['object']!r}, not {endpoint.object!r}"
+
+
+@conformance(
+    "CompletionUsage",
+    "The answer's usage adds up: total_tokens is the \"Total number of tokens used in the request (prompt + "
+    'completion)." An answer without usage does not support it (the reference does not require the field).',
+    features=("openai",),
+)
+def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
+    doc = oc.answer(kserve_openai, kind)
+    if doc.get("usage") is None:
+        not_supported("usage", "the answer carries no usage")
+    problem = oc.usage_problem(doc["usage"])
+    assert problem is None, problem
+
+
+@conformance(
+    "CompletionMaxTokens",
+    'max_tokens is honoured: "The maximum number of [tokens](/tokenizer) that can be generated in the '
+    'completion."; a generation cut there ends with finish_reason "length" ("`length` if the maximum number '
+    'of tokens specified in the request was reached"), and its text begins the uncut answer at temperature 0.',
+    features=("openai",),
+)
+def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
+    limit = oc.PAYLOADS["short_max_tokens"]
+    full = oc.answer(kserve_openai, kind)
+    full_text = oc.text_of(kind, full)
+    cut = oc.answer(kserve_openai, kind, max_tokens=limit)
+    text = oc.text_of(kind, cut)
+    usage = cut.get("usage") or {}
+    used = usage.get("completion_tokens")
+    if isinstance(used, int):
+        assert used <= limit, f"max_tokens {limit} but usage.completion_tokens is {used}: max_tokens was not honoured"
+    full_used = (full.get("usage") or {}).get("completion_tokens")
+    longer = full_text != text and (not isinstance(full_used, int) or full_used > limit)
+    if longer:
+        finish = cut["choices"][0].get("finish_reason")
+        assert finish == "length", f"cut at max_tokens {limit}, finish_reason is {finish!r}, not 'length'"
+        assert len(text) < len(full_text) and full_text.startswith(text), (
+            f"with max_tokens {limit} the text {text!r} is not a beginning of the uncut answer {full_text!r}: "
+            "max_tokens was not honoured"
+        )
+
+
+@conformance(
+    "CompletionStop",
+    'A stop sequence ends the generation and is left out: "Up to 4 sequences where the API will stop '
+    'generating further tokens. The returned text will not contain the stop sequence."; finish_reason is '
+    '"stop" ("`stop` if the model hit a natural stop point or a provided stop sequence"). The stop string is '
+    "taken from the middle of the model's own temperature-0 answer, so the answer must end right before it.",
+    features=("openai",),
+)
+def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
+    full_text = oc.text_of(kind, oc.answer(kserve_openai, kind))
+    found = oc.stop_from(full_text)
+    assert found is not None, f"the model's answer {full_text!r} is too short to take a stop string from"
+    stop, at = found
+    doc = oc.answer(kserve_openai, kind, stop=[stop])
+    text = oc.text_of(kind, doc)
+    assert stop not in text, f"stop {stop!r}: the returned text {text!r} contains the stop sequence"
+    assert text == full_text[:at], f"stop {stop!r}: expected the answer up to it, {full_text[:at]!r}, got {text!r}"
+    finish = doc["choices"][0].get("finish_reason")
+    assert finish == "stop", f"stop {stop!r} was hit, but finish_reason is {finish!r}, not 'stop'"
+
+
+@conformance(
+    "CompletionModelName",
+    'The answer names the requested model: "The model used for completion." A more specific name of it (a '
+    "dated snapshot: gpt-4o answered as gpt-4o-2024-08-06) conforms; another model does not.",
+    features=("openai",),
+)
+def test_completion_model_name(kserve_openai: OpenAIPlane, kind: str) -> None:
+    doc = oc.answer(kserve_openai, kind)
+    assert openai.names_model(kserve_openai.model, doc.get("model")), (
+        f"requested model {kserve_openai.model!r}, the answer names {doc.get('model')!r}"
+    )
+
+
+@conformance(
+    "CompletionDeterminism",
+    'Repeated temperature-0 requests give the same text. The reference promises no more than "lower values '
+    'like 0.2 will make it more focused and deterministic", so this is extended.',
+    level=EXTENDED,
+    features=("openai",),
+)
+def test_completion_determinism(kserve_openai: OpenAIPlane, kind: str) -> None:
+    texts = [oc.text_of(kind, oc.answer(kserve_openai, kind)) for _ in range(oc.PAYLOADS["repeats"])]
+    assert len(set(texts)) == 1, f"{len(texts)} temperature-0 answers differ: {json.dumps(texts)[:600]}"

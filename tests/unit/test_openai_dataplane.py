@@ -1,0 +1,73 @@
+"""The openai family's pure parts: the event-stream reader, the model-name rule, stop strings, usage."""
+
+from __future__ import annotations
+
+import pytest
+
+from kserve_conformance.conformance import openai_common as oc
+from kserve_conformance.dataplane import sse
+from kserve_conformance.dataplane.openai import names_model
+
+
+def events_of(*chunks: bytes) -> tuple[list[sse.Event], str]:
+    lines = [(line, at) for line, at, _ in sse.lines_with_times(chunks, 0.0)]
+    return sse.parse(lines)
+
+
+def test_events_are_split_on_blank_lines_whatever_the_line_ends_and_chunking() -> None:
+    events, trailing = events_of(b'data: {"a": 1}\r\n\r\nda', b"ta: [DONE]\n", b"\n")
+    assert [e.data for e in events] == ['{"a": 1}', "[DONE]"]
+    assert events[1].done and trailing == ""
+
+
+def test_a_lone_cr_at_a_chunk_end_waits_for_its_lf() -> None:
+    events, _ = events_of(b"data: x\r", b"\n\r\n")
+    assert [e.data for e in events] == ["x"]
+
+
+def test_non_data_fields_and_comments_are_kept_for_the_checks() -> None:
+    events, _ = events_of(b"event: message\n: keep-alive\ndata: one\ndata: two\n\n")
+    assert events[0].data == "one\ntwo"
+    assert events[0].fields == (("event", "message"), ("", "keep-alive"))
+
+
+def test_an_event_the_body_ends_without_dispatching_is_reported() -> None:
+    events, trailing = events_of(b"data: a\n\ndata: [DONE]")
+    assert [e.data for e in events] == ["a"] and trailing == "[DONE]"
+
+
+@pytest.mark.parametrize(
+    ("requested", "answered", "same"),
+    [
+        ("gpt-4o", "gpt-4o", True),
+        ("gpt-4o", "gpt-4o-2024-08-06", True),
+        ("llama", "llama:3.1", True),
+        ("gpt-4o", "gpt-4o-mini", False),
+        ("tiny", "other-model", False),
+        ("tiny", None, False),
+    ],
+)
+def test_a_more_specific_name_of_the_model_conforms_and_another_model_does_not(
+    requested: str, answered: str | None, same: bool
+) -> None:
+    assert names_model(requested, answered) is same
+
+
+def test_the_stop_string_is_the_first_occurrence_from_the_middle() -> None:
+    stop, at = oc.stop_from("abcabcXYZ tail") or ("", -1)
+    assert "abcabcXYZ tail".find(stop) == at >= len("abcabcXYZ tail") // 2 and stop.strip()
+    assert oc.stop_from("ab") is None
+
+
+@pytest.mark.parametrize(
+    ("usage", "words"),
+    [
+        ({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 8}, "total_tokens 8 != prompt_tokens 3"),
+        ({"prompt_tokens": 3, "completion_tokens": -1, "total_tokens": 2}, "completion_tokens not a count"),
+        (None, "not an object"),
+    ],
+)
+def test_usage_that_does_not_add_up_is_named(usage: object, words: str) -> None:
+    problem = oc.usage_problem(usage)
+    assert problem is not None and words in problem
+    assert oc.usage_problem({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}) is None
