@@ -18,14 +18,24 @@ import requests
 from hdrh.histogram import HdrHistogram
 from kubernetes import client
 
-from kserve_conformance.kube import InferenceServices
+from kserve_conformance.cluster.kube import InferenceServices
 from kserve_conformance.providers.base import api_client
 from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
 
 TUTORIAL = {"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}
-MANIFEST = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": {"name": "sklearn-iris"},
-            "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"},
-                                             "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model"}}}}
+MANIFEST = {
+    "apiVersion": "serving.kserve.io/v1beta1",
+    "kind": "InferenceService",
+    "metadata": {"name": "sklearn-iris"},
+    "spec": {
+        "predictor": {
+            "model": {
+                "modelFormat": {"name": "sklearn"},
+                "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model",
+            }
+        }
+    },
+}
 
 
 def measure(session: requests.Session, url: str, headers: dict[str, str], histogram: HdrHistogram) -> None:

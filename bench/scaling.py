@@ -23,7 +23,7 @@ from typing import Any
 import requests
 from kubernetes import client
 
-from kserve_conformance.kube import InferenceServices
+from kserve_conformance.cluster.kube import InferenceServices
 from kserve_conformance.providers.base import api_client
 from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
 
@@ -33,16 +33,27 @@ NAMESPACE = "bench-scaling"
 
 
 def manifest(name: str, predictor: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-            "metadata": {"name": name, "annotations": annotations},
-            "spec": {"predictor": {**predictor, "model": {"modelFormat": {"name": "sklearn"}, "storageUri": IRIS,
-                                                          **predictor.pop("model", {})}}}}
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": name, "annotations": annotations},
+        "spec": {
+            "predictor": {
+                **predictor,
+                "model": {"modelFormat": {"name": "sklearn"}, "storageUri": IRIS, **predictor.pop("model", {})},
+            }
+        },
+    }
 
 
 def ready_pods(core: client.CoreV1Api, name: str) -> int:
     pods = core.list_namespaced_pod(NAMESPACE, label_selector=f"serving.kserve.io/inferenceservice={name}").items
-    return sum(1 for p in pods if not p.metadata.deletion_timestamp
-               and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []))
+    return sum(
+        1
+        for p in pods
+        if not p.metadata.deletion_timestamp
+        and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+    )
 
 
 def until(predicate: Callable[[], bool], timeout_s: float = 300) -> float:
@@ -70,8 +81,12 @@ def main() -> None:
         domain = "{name}.%s.example.com" if args.mode == "Knative" else "{name}-%s.example.com"
 
         def predict(name: str, session: Any = requests) -> requests.Response:
-            return session.post(f"http://{info['gateway']}/v1/models/{name}:predict", json=TUTORIAL, timeout=300,
-                                headers={"Host": (domain % NAMESPACE).format(name=name)})
+            return session.post(
+                f"http://{info['gateway']}/v1/models/{name}:predict",
+                json=TUTORIAL,
+                timeout=300,
+                headers={"Host": (domain % NAMESPACE).format(name=name)},
+            )
 
         if args.mode == "Knative":
             isvcs.create(manifest("zero", {"minReplicas": 0}, {"autoscaling.knative.dev/window": "6s"}))
@@ -88,8 +103,13 @@ def main() -> None:
             isvcs.delete("zero")
             predictor = {"minReplicas": 1, "maxReplicas": 3, "scaleMetric": "concurrency", "scaleTarget": 1}
         else:
-            predictor = {"minReplicas": 1, "maxReplicas": 3, "scaleMetric": "cpu", "scaleTarget": 50,
-                         "model": {"resources": {"requests": {"cpu": "100m"}}}}
+            predictor = {
+                "minReplicas": 1,
+                "maxReplicas": 3,
+                "scaleMetric": "cpu",
+                "scaleTarget": 50,
+                "model": {"resources": {"requests": {"cpu": "100m"}}},
+            }
         isvcs.create(manifest("auto", predictor, {"autoscaling.knative.dev/window": "6s"}))
         isvcs.wait_ready("auto", 120)
         stop, answers = threading.Event(), Counter[int]()
@@ -109,8 +129,10 @@ def main() -> None:
         for thread in drivers:
             thread.join()
         down = until(lambda: ready_pods(core, "auto") == 1)
-        print(f"{args.mode}: time to scale up {up:.2f} s (concurrency {args.concurrency}), {peak} ready replicas "
-              f"5 s later; time to scale down {down:.2f} s after the load stopped; answers {dict(answers)}")
+        print(
+            f"{args.mode}: time to scale up {up:.2f} s (concurrency {args.concurrency}), {peak} ready replicas "
+            f"5 s later; time to scale down {down:.2f} s after the load stopped; answers {dict(answers)}"
+        )
         core.delete_namespace(NAMESPACE)
     finally:
         target.stop()

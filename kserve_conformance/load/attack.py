@@ -6,11 +6,21 @@ Why it is built this way:
   ``start + offset + i * interval`` whatever happened to request *i - 1*. Its latency runs from
   that due time to the last byte of the answer, so a target that stalls is charged for every
   request that should have gone out meanwhile (no coordinated omission).
-* **A pacer thread, not asyncio timers.** Python's epoll wait rounds timeouts up to whole
-  milliseconds, which would add up to 1 ms of invented latency to every request; ``time.sleep``
-  (``clock_nanosleep``) wakes within tens of microseconds. The pacer hands each due request to
-  the event loop, which records how late it actually started (the *scheduling lag*) before
-  sending it. Lag is the generator's own error: the run is judged invalid when it is large.
+* **A pacer thread, not asyncio timers** (``pacing.py``, shared with the LLM worker). Python's
+  epoll wait rounds timeouts up to whole milliseconds, which would add up to 1 ms of invented
+  latency to every request; ``time.sleep`` (``clock_nanosleep``) wakes within tens of
+  microseconds. The pacer hands each due request to the event loop, which records how late it
+  actually started (the *scheduling lag*) before sending it. Lag is the generator's own error:
+  the run is judged invalid when it is large.
+* **The receive side is judged too.** An answer's time is when the event loop read its last
+  bytes (stamped in the protocol's ``data_received``, ``http.py``, not when the awaiting task
+  resumed), so a loop that was busy or descheduled adds its delay to every answer arriving
+  meanwhile; the send-side lag, sampled only as requests fall due, misses most of that. A probe
+  on the loop (``process.start_stall_probe``) records how late the loop wakes every 10 ms (the
+  *loop stall*); a run whose stall p99 is large is invalid as well.
+* **Its own HTTP/1.1 client and no GC pauses.** aiohttp cost ~0.7 ms of Python per request on
+  the send path alone; ``http.py`` sends the request's bytes built once. Cyclic garbage
+  collection is off while the worker runs (``process.quiet_gc``).
 * **HDR histograms** (µs, 3 significant digits) so percentiles are exact to 0.1 % and workers'
   results merge without loss.
 
@@ -24,29 +34,30 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import ctypes
 import json
 import os
 import signal
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-import aiohttp
 from hdrh.histogram import HdrHistogram
 
-from kserve_conformance.timeouts import DEFAULT
+from kserve_conformance.load.http import Pool, Response
+from kserve_conformance.load.pacing import open_loop
+from kserve_conformance.load.process import (
+    HIGHEST_US,
+    LOWEST_US,
+    die_with_parent,
+    new_histogram,
+    quiet_gc,
+    run_fast,
+)
 
-LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS = 1, 3_600_000_000, 3
-
-
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+RECV_STALL_ENV = "KSERVE_LOAD_TEST_RECV_STALL"  # test-only: see injected_stall
 
 
 @dataclass(frozen=True)
@@ -59,8 +70,12 @@ class Target:
     body: bytes = b""
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "url": self.url, "headers": self.headers,
-                "body": base64.b64encode(self.body).decode()}
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": self.headers,
+            "body": base64.b64encode(self.body).decode(),
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Target:
@@ -96,6 +111,7 @@ class Recorder:
     latency: HdrHistogram = field(default_factory=new_histogram)  # from the intended send time
     service: HdrHistogram = field(default_factory=new_histogram)  # from the actual send time
     lag: HdrHistogram = field(default_factory=new_histogram)  # actual - intended send time
+    stall: HdrHistogram = field(default_factory=new_histogram)  # receive side: how late the loop woke
     status: Counter[int] = field(default_factory=Counter)  # 0 = transport error, as vegeta
     errors: Counter[str] = field(default_factory=Counter)
     bytes_in: int = 0
@@ -105,8 +121,18 @@ class Recorder:
     end_ns: int = 0
     per_second: dict[int, list[int]] = field(default_factory=dict)  # second -> [requests, failures, max µs]
 
-    def record(self, intended: int, sent: int, done: int, wall_offset: int, start: int, code: int, error: str,
-               bytes_in: int, bytes_out: int) -> None:
+    def record(
+        self,
+        intended: int,
+        sent: int,
+        done: int,
+        wall_offset: int,
+        start: int,
+        code: int,
+        error: str,
+        bytes_in: int,
+        bytes_out: int,
+    ) -> None:
         latency_us = max(LOWEST_US, (done - intended) // 1000)
         self.latency.record_value(min(latency_us, HIGHEST_US))
         self.service.record_value(min(max(LOWEST_US, (done - sent) // 1000), HIGHEST_US))
@@ -126,11 +152,17 @@ class Recorder:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "latency": self.latency.encode().decode(), "service": self.service.encode().decode(),
+            "latency": self.latency.encode().decode(),
+            "service": self.service.encode().decode(),
             "lag": self.lag.encode().decode(),
-            "status": {str(k): v for k, v in self.status.items()}, "errors": dict(self.errors),
-            "bytes_in": self.bytes_in, "bytes_out": self.bytes_out, "earliest_ns": self.earliest_ns,
-            "latest_ns": self.latest_ns, "end_ns": self.end_ns,
+            "stall": self.stall.encode().decode(),
+            "status": {str(k): v for k, v in self.status.items()},
+            "errors": dict(self.errors),
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "earliest_ns": self.earliest_ns,
+            "latest_ns": self.latest_ns,
+            "end_ns": self.end_ns,
             "per_second": {str(k): v for k, v in self.per_second.items()},
         }
 
@@ -145,123 +177,97 @@ def describe_error(err: BaseException, target: Target, timeout_s: float) -> str:
 def progress_line(rec: Recorder, sent: int) -> str:
     """What the worker has done so far, as one JSON line its parent merges across workers."""
     ok = sum(n for code, n in rec.status.items() if 200 <= code < 400)
-    return json.dumps({"progress": {"sent": sent, "ok": ok, "errors": sum(rec.status.values()) - ok,
-                                    "latency": rec.latency.encode().decode()}})
+    return json.dumps(
+        {
+            "progress": {
+                "sent": sent,
+                "ok": ok,
+                "errors": sum(rec.status.values()) - ok,
+                "latency": rec.latency.encode().decode(),
+            }
+        }
+    )
 
 
-async def attack(spec: LoadSpec, worker: int, start_ns: int,
-                 report: Callable[[str], None] | None = None, report_every_s: float = 5.0) -> Recorder:
+def injected_stall() -> tuple[float, int] | None:
+    """The test-only receive-side stall, from ``KSERVE_LOAD_TEST_RECV_STALL=MS/EVERY``.
+
+    Every EVERY-th answer blocks the event loop for MS milliseconds as its bytes arrive, as a
+    garbage collection or a busy loop would: every other answer arriving meanwhile is read late
+    and its latency grows by what the generator itself did. The negative control of the
+    receive-side detector sets it; nothing else should.
+    """
+    raw = os.environ.get(RECV_STALL_ENV, "")
+    if not raw:
+        return None
+    stall_ms, _, every = raw.partition("/")
+    return float(stall_ms) / 1000, max(1, int(every or 1))
+
+
+async def attack(
+    spec: LoadSpec, worker: int, start_ns: int, report: Callable[[str], None] | None = None, report_every_s: float = 5.0
+) -> Recorder:
     """Send this worker's share of the requests on schedule and record every outcome.
 
     ``report`` gets a progress line every ``report_every_s`` seconds, so a minute of load is
     not a minute of silence on the terminal.
     """
-    loop = asyncio.get_running_loop()
     rec = Recorder()
     wall_offset = time.time_ns() - time.monotonic_ns()
     interval_ns = 1e9 * spec.workers / spec.rate
     offset_ns = 1e9 * worker / spec.rate
     planned = spec.planned(worker)
     target = spec.target
-    in_flight: set[asyncio.Task[None]] = set()
-    paced = loop.create_future()
-    sent_count = [0]
+    stall = injected_stall()
+    answers = [0]
+    # The request's bytes are built once: per-request header building is the send path's cost.
+    pool = Pool(target.url, target.headers)
+    request = pool.request_bytes(target.body, target.method)
+    bytes_out = len(target.body)
 
-    connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=0, ttl_dns_cache=300)
-    timeout = aiohttp.ClientTimeout(total=spec.timeout_s)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
-                                     skip_auto_headers=("User-Agent",)) as session:
+    def on_head(_: Response) -> None:
+        if stall is not None:
+            answers[0] += 1
+            if answers[0] % stall[1] == 0:
+                time.sleep(stall[0])  # blocks the loop on purpose: see injected_stall
 
-        async def fire(intended: int) -> None:
-            sent = time.monotonic_ns()
-            code, error, bytes_in = 0, "", 0
-            try:
-                async with session.request(target.method, target.url, data=target.body or None,
-                                           headers=target.headers, allow_redirects=False) as resp:
-                    body = await resp.read()
-                    code, bytes_in = resp.status, len(body)
-                    if not 200 <= code < 400:
-                        error = f"{code} {resp.reason or ''}".strip()
-            except (TimeoutError, aiohttp.ClientError, OSError) as err:
-                error = describe_error(err, target, spec.timeout_s)
-            rec.record(intended, sent, time.monotonic_ns(), wall_offset, start_ns, code, error, bytes_in,
-                       len(target.body))
+    async def fire(_: int, intended: int) -> None:
+        sent = time.monotonic_ns()
+        code, error, bytes_in = 0, "", 0
+        size = [0]
 
-        def launch(intended: int) -> None:
-            sent_count[0] += 1
-            rec.lag.record_value(max(LOWEST_US, min((time.monotonic_ns() - intended) // 1000, HIGHEST_US)))
-            task = loop.create_task(fire(intended))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
+        def on_body(_: int, data: bytes) -> None:
+            size[0] += len(data)
 
-        def pace() -> None:
-            for i in range(planned):
-                intended = start_ns + int(offset_ns + i * interval_ns)
-                delay = intended - time.monotonic_ns()
-                if delay > 0:
-                    time.sleep(delay / 1e9)
-                loop.call_soon_threadsafe(launch, intended)
-            loop.call_soon_threadsafe(paced.set_result, None)
+        try:
+            async with asyncio.timeout(spec.timeout_s):
+                resp = await pool.post(request, on_body, on_head)
+            code, bytes_in = resp.status, size[0]
+            if not 200 <= code < 400:
+                error = f"{code} {resp.reason}".strip()
+            done = resp.last_ns  # the read that completed the answer, not when this task resumed
+        except (TimeoutError, OSError) as err:  # ConnectionError is an OSError
+            error, done = describe_error(err, target, spec.timeout_s), time.monotonic_ns()
+        rec.record(intended, sent, done, wall_offset, start_ns, code, error, bytes_in, bytes_out)
 
-        pacer = threading.Thread(target=pace, name=f"kserve-load-pacer-{worker}", daemon=True)
-        pacer.start()
-        reporter = loop.create_task(_report(rec, sent_count, report, report_every_s)) if report else None
-        await paced
-        while in_flight:
-            await asyncio.gather(*list(in_flight))
-        if reporter is not None:
-            reporter.cancel()
+    try:
+        await open_loop(
+            ((i, start_ns + int(offset_ns + i * interval_ns)) for i in range(planned)),
+            fire,
+            rec.lag,
+            rec.stall,
+            start_ns,
+            f"kserve-load-pacer-{worker}",
+            (lambda sent: report(progress_line(rec, sent))) if report else None,
+            report_every_s,
+        )
+    finally:
+        pool.close()
     return rec
 
 
-async def _report(rec: Recorder, sent: list[int], report: Callable[[str], None], every_s: float) -> None:
-    while True:
-        await asyncio.sleep(every_s)
-        report(progress_line(rec, sent[0]))
-
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def die_with_parent(parent: int, poll_s: float = DEFAULT.parent_poll_s) -> None:
-    """End this worker as soon as the suite that started it is gone, however it died.
-
-    The parent kills its workers when it ends normally or is interrupted, but a SIGKILL (a CI
-    runner's hard cancel) gives it no chance: the worker would go on sending load at a real
-    cluster until its planned duration ran out. On Linux the kernel sends SIGKILL when the parent
-    dies (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and as a second line, a thread polls the parent
-    pid and exits the process when it changes.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_s)
-        os._exit(3)
-
-    if os.getppid() != parent:  # it died before the kernel was told
-        os._exit(3)
-    threading.Thread(target=watch, name="kserve-load-parent-watchdog", daemon=True).start()
-
-
-T = TypeVar("T")
-
-
-def run_fast(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on uvloop when it is installed (it comes with ``uvicorn[standard]``, which
-    KServe needs): the same event loop API at a fraction of the CPU per request, so the generator
-    keeps its schedule on a machine the target shares."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
-
-
 def main(argv: list[str] | None = None) -> None:
-    args = (sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--parent-pid"]:
         die_with_parent(int(args[1]))
     # Ctrl-C reaches the whole process group; the parent decides when workers stop (it kills them).
@@ -274,8 +280,16 @@ def main(argv: list[str] | None = None) -> None:
     print("ready", flush=True)
     start_ns = int(sys.stdin.readline())
     report_every_s = float(doc.get("progress_s", 0)) or None
-    rec = run_fast(attack(spec, worker, start_ns, (lambda line: print(line, flush=True)) if report_every_s
-                             else None, report_every_s or 0))
+    with quiet_gc():
+        rec = run_fast(
+            attack(
+                spec,
+                worker,
+                start_ns,
+                (lambda line: print(line, flush=True)) if report_every_s else None,
+                report_every_s or 0,
+            )
+        )
     print(json.dumps(rec.to_json()), flush=True)
 
 

@@ -55,10 +55,14 @@ def _latencies_ns(result: LoadResult) -> dict[str, int]:
     h = result.latency
     count = h.get_total_count()
     return {
-        "total": int(h.get_mean_value() * count * 1000), "mean": int(h.get_mean_value() * 1000),
-        "50th": result.latency_us(50) * 1000, "90th": result.latency_us(90) * 1000,
-        "95th": result.latency_us(95) * 1000, "99th": result.latency_us(99) * 1000,
-        "max": int(h.get_max_value()) * 1000, "min": int(h.get_min_value()) * 1000,
+        "total": int(h.get_mean_value() * count * 1000),
+        "mean": int(h.get_mean_value() * 1000),
+        "50th": result.latency_us(50) * 1000,
+        "90th": result.latency_us(90) * 1000,
+        "95th": result.latency_us(95) * 1000,
+        "99th": result.latency_us(99) * 1000,
+        "max": int(h.get_max_value()) * 1000,
+        "min": int(h.get_min_value()) * 1000,
     }
 
 
@@ -68,9 +72,15 @@ def vegeta_json(result: LoadResult) -> dict[str, Any]:
         "latencies": _latencies_ns(result),
         "bytes_in": {"total": result.bytes_in, "mean": result.bytes_in / n},
         "bytes_out": {"total": result.bytes_out, "mean": result.bytes_out / n},
-        "earliest": rfc3339(result.earliest_ns), "latest": rfc3339(result.latest_ns), "end": rfc3339(result.end_ns),
-        "duration": result.attack_ns, "wait": result.wait_ns, "requests": result.requests,
-        "rate": result.rate, "throughput": result.throughput, "success": result.successes / n,
+        "earliest": rfc3339(result.earliest_ns),
+        "latest": rfc3339(result.latest_ns),
+        "end": rfc3339(result.end_ns),
+        "duration": result.attack_ns,
+        "wait": result.wait_ns,
+        "requests": result.requests,
+        "rate": result.rate,
+        "throughput": result.throughput,
+        "success": result.successes / n,
         "status_codes": {str(code): count for code, count in sorted(result.status.items())},
         "errors": list(result.errors),
     }
@@ -81,10 +91,16 @@ def vegeta_text(result: LoadResult) -> str:
     n = result.requests or 1
     rows = [
         ("Requests", "[total, rate, throughput]", f"{result.requests}, {result.rate:.2f}, {result.throughput:.2f}"),
-        ("Duration", "[total, attack, wait]", ", ".join(go_duration(d) for d in (
-            result.attack_ns + result.wait_ns, result.attack_ns, result.wait_ns))),
-        ("Latencies", "[min, mean, 50, 90, 95, 99, max]", ", ".join(go_duration(lat[k]) for k in (
-            "min", "mean", "50th", "90th", "95th", "99th", "max"))),
+        (
+            "Duration",
+            "[total, attack, wait]",
+            ", ".join(go_duration(d) for d in (result.attack_ns + result.wait_ns, result.attack_ns, result.wait_ns)),
+        ),
+        (
+            "Latencies",
+            "[min, mean, 50, 90, 95, 99, max]",
+            ", ".join(go_duration(lat[k]) for k in ("min", "mean", "50th", "90th", "95th", "99th", "max")),
+        ),
         ("Bytes In", "[total, mean]", f"{result.bytes_in}, {result.bytes_in / n:.2f}"),
         ("Bytes Out", "[total, mean]", f"{result.bytes_out}, {result.bytes_out / n:.2f}"),
         ("Success", "[ratio]", f"{100 * result.successes / n:.2f}%"),
@@ -97,21 +113,32 @@ def vegeta_text(result: LoadResult) -> str:
 def summary(result: LoadResult, slo: SLO, judgement: Judgement) -> dict[str, Any]:
     pct = (50, 90, 95, 99, 99.9, 100)
     return {
-        "asked": {"rate": result.spec.rate, "durationSeconds": result.spec.duration_s, "workers": result.spec.workers,
-                  "planned": result.planned, "method": result.spec.target.method, "url": result.spec.target.url,
-                  "host": result.spec.target.headers.get("Host")},
-        "requests": result.requests, "successes": result.successes, "failures": result.failures,
+        "asked": {
+            "rate": result.spec.rate,
+            "durationSeconds": result.spec.duration_s,
+            "workers": result.spec.workers,
+            "planned": result.planned,
+            "method": result.spec.target.method,
+            "url": result.spec.target.url,
+            "host": result.spec.target.headers.get("Host"),
+        },
+        "requests": result.requests,
+        "successes": result.successes,
+        "failures": result.failures,
         "statusCodes": {str(c): n for c, n in sorted(result.status.items())},
         "errors": dict(result.errors.most_common()),
         "latencyMicroseconds": {f"p{p:g}": int(result.latency.get_value_at_percentile(p)) for p in pct},
         "serviceTimeMicroseconds": {f"p{p:g}": int(result.service.get_value_at_percentile(p)) for p in pct},
         "schedulingLagMicroseconds": {f"p{p:g}": int(result.lag.get_value_at_percentile(p)) for p in pct},
         "achievedRate": result.rate,
-        "perSecond": [{"second": s, "requests": n, "failures": f, "maxLatencyMicroseconds": worst}
-                      for s, (n, f, worst) in sorted(result.per_second.items())],
+        "perSecond": [
+            {"second": s, "requests": n, "failures": f, "maxLatencyMicroseconds": worst}
+            for s, (n, f, worst) in sorted(result.per_second.items())
+        ],
         "slo": slo.__dict__,
         "verdict": "invalid" if judgement.invalid else "passed" if judgement.passed else "failed",
-        "invalid": judgement.invalid, "violations": judgement.violations,
+        "invalid": judgement.invalid,
+        "violations": judgement.violations,
     }
 
 
@@ -120,15 +147,18 @@ def write_hlog(result: LoadResult, path: Path) -> None:
 
     with path.open("w") as out:
         writer = HistogramLogWriter(out)
-        writer.output_comment(f"kserve-conformance load: {result.spec.target.method} {result.spec.target.url} "
-                              f"at {result.spec.rate:g}/s; values in microseconds from the intended send time")
+        writer.output_comment(
+            f"kserve-conformance load: {result.spec.target.method} {result.spec.target.url} "
+            f"at {result.spec.rate:g}/s; values in microseconds from the intended send time"
+        )
         writer.output_log_format_version()
         # Written by hand: hdrh 0.10's output_start_time() passes milliseconds to fromtimestamp().
         start_s = result.earliest_ns / 1e9
         out.write(f"#[StartTime: {start_s:.3f} (seconds since epoch), {rfc3339(result.earliest_ns)}]\n")
         writer.output_legend()
-        writer.output_interval_histogram(result.latency, start_time_stamp_sec=0,
-                                         end_time_stamp_sec=(result.end_ns - result.earliest_ns) / 1e9)
+        writer.output_interval_histogram(
+            result.latency, start_time_stamp_sec=0, end_time_stamp_sec=(result.end_ns - result.earliest_ns) / 1e9
+        )
 
 
 def plot(result: LoadResult, title: str, path: Path) -> None:
@@ -164,8 +194,9 @@ def plot(result: LoadResult, title: str, path: Path) -> None:
 
 def write_all(result: LoadResult, slo: SLO, judgement: Judgement, out_dir: Path, title: str) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {name: out_dir / name for name in ("vegeta.txt", "vegeta.json", "summary.json", "latency.hlog",
-                                               "latency.png")}
+    files = {
+        name: out_dir / name for name in ("vegeta.txt", "vegeta.json", "summary.json", "latency.hlog", "latency.png")
+    }
     files["vegeta.txt"].write_text(vegeta_text(result))
     files["vegeta.json"].write_text(json.dumps(vegeta_json(result), indent=2) + "\n")
     files["summary.json"].write_text(json.dumps(summary(result, slo, judgement), indent=2) + "\n")

@@ -13,7 +13,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from kserve_conformance.load.attack import LoadSpec, new_histogram
+from kserve_conformance.load.attack import LoadSpec
+from kserve_conformance.load.process import new_histogram
 
 PERCENTILES = (50, 90, 95, 99, 99.9)
 
@@ -24,6 +25,7 @@ class LoadResult:
     latency: HdrHistogram = field(default_factory=new_histogram)
     service: HdrHistogram = field(default_factory=new_histogram)
     lag: HdrHistogram = field(default_factory=new_histogram)
+    stall: HdrHistogram = field(default_factory=new_histogram)  # receive-side event-loop stall
     status: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     bytes_in: int = 0
@@ -37,8 +39,9 @@ class LoadResult:
     def merge(cls, spec: LoadSpec, workers: list[dict[str, Any]]) -> LoadResult:
         result = cls(spec)
         for w in workers:
-            for name in ("latency", "service", "lag"):
-                getattr(result, name).add(HdrHistogram.decode(w[name].encode()))
+            for name in ("latency", "service", "lag", "stall"):
+                if name in w:
+                    getattr(result, name).add(HdrHistogram.decode(w[name].encode()))
             result.status.update({int(k): v for k, v in w["status"].items()})
             result.errors.update(w["errors"])
             result.bytes_in += w["bytes_in"]
@@ -98,6 +101,9 @@ class LoadResult:
     def lag_us(self, percentile: float) -> int:
         return int(self.lag.get_value_at_percentile(percentile))
 
+    def stall_us(self, percentile: float) -> int:
+        return int(self.stall.get_value_at_percentile(percentile))
+
     def status_line(self) -> str:
         return "  ".join(f"{code}:{n}" for code, n in sorted(self.status.items()))
 
@@ -108,11 +114,14 @@ class LoadResult:
         """The numbers a failure message carries: exact counts first, then percentiles."""
         pct = ", ".join(f"p{p:g} {ms(self.latency_us(p))}" for p in PERCENTILES)
         errors = "; ".join(self.error_lines()) or "none"
-        return (f"{self.requests} requests ({self.planned} planned) at {self.rate:.2f}/s asked "
-                f"{self.spec.rate:g}/s; {self.successes} succeeded, {self.failures} failed; "
-                f"status codes {self.status_line() or 'none'}; errors: {errors}; latency min "
-                f"{ms(self.latency.get_min_value())}, {pct}, max {ms(self.latency.get_max_value())}; "
-                f"generator lag p99 {ms(self.lag_us(99))}, max {ms(self.lag.get_max_value())}")
+        return (
+            f"{self.requests} requests ({self.planned} planned) at {self.rate:.2f}/s asked "
+            f"{self.spec.rate:g}/s; {self.successes} succeeded, {self.failures} failed; "
+            f"status codes {self.status_line() or 'none'}; errors: {errors}; latency min "
+            f"{ms(self.latency.get_min_value())}, {pct}, max {ms(self.latency.get_max_value())}; "
+            f"generator send lag p99 {ms(self.lag_us(99))}, max {ms(self.lag.get_max_value())}; "
+            f"receive-side loop stall p99 {ms(self.stall_us(99))}, max {ms(self.stall.get_max_value())}"
+        )
 
 
 def ms(us: float) -> str:

@@ -15,50 +15,91 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from hdrh.histogram import HdrHistogram
 
 from kserve_conformance.errors import SetupError
-from kserve_conformance.load.attack import LoadSpec, new_histogram
+from kserve_conformance.load.attack import LoadSpec
+from kserve_conformance.load.process import new_histogram
 from kserve_conformance.load.results import LoadResult
 from kserve_conformance.timeouts import DEFAULT
 
+WORKER_MODULE = "kserve_conformance.load.attack"  # a benchmark may point it at another worker to compare
 START_DELAY_NS = 200_000_000  # from "all ready" to the first request: every worker is waiting by then
 READY_TIMEOUT_S = DEFAULT.load_worker_ready_s
 
 
 def run_load(spec: LoadSpec, progress: Callable[[str], None] = lambda _: None) -> LoadResult:
     if spec.rate <= 0 or spec.duration_s <= 0 or spec.workers < 1:
-        raise SetupError(f"invalid load: rate {spec.rate:g}/s, duration {spec.duration_s:g}s, "
-                         f"{spec.workers} workers", "use --load-rate > 0, --load-duration > 0, --load-workers >= 1")
+        raise SetupError(
+            f"invalid load: rate {spec.rate:g}/s, duration {spec.duration_s:g}s, {spec.workers} workers",
+            "use --kserve-load-rate > 0, --kserve-load-duration > 0, --kserve-load-workers >= 1",
+        )
+    results = run_workers(
+        WORKER_MODULE,
+        "load worker",
+        spec.to_json(),
+        spec.workers,
+        spec.duration_s + spec.timeout_s,
+        f"load: {spec.rate:g} req/s for {spec.duration_s:g}s from {spec.workers} worker(s) → "
+        f"{spec.target.method} {spec.target.url}",
+        progress,
+        partial(Progress, spec, progress),
+    )
+    return LoadResult.merge(spec, results)
+
+
+def run_workers(
+    module: str,
+    what: str,
+    spec: dict[str, Any],
+    workers: int,
+    run_s: float,
+    announce: str,
+    say: Callable[[str], None],
+    progress: Callable[[float], ProgressSink],
+) -> list[dict[str, Any]]:
+    """Start ``workers`` processes of ``module``, start them together, and return their results.
+
+    The protocol both workers speak: the spec and the worker's index as one JSON line on stdin;
+    ``ready`` back; then one start time (CLOCK_MONOTONIC, which all processes share) a little
+    ahead, so every worker is waiting when the first request is due; progress lines and at last
+    the result as JSON lines. Once the start time is sent, ``announce`` is said and
+    ``progress(seconds_until_start)`` gives where the progress lines go. The workers have ``run_s``
+    (the load and its last request's timeout) after they are ready; whatever happens, no worker
+    outlives this call.
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "kserve_conformance.load.attack", "--parent-pid", str(os.getpid())]
-    procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-             for _ in range(spec.workers)]
+    command = [sys.executable, "-m", module, "--parent-pid", str(os.getpid())]
+    procs = [
+        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(workers)
+    ]
     try:
         for worker, proc in enumerate(procs):
-            assert proc.stdin is not None and proc.stdout is not None
-            doc = {"spec": spec.to_json(), "worker": worker, "progress_s": DEFAULT.load_progress_s}
+            assert proc.stdin is not None
+            doc = {"spec": spec, "worker": worker, "progress_s": DEFAULT.load_progress_s}
             proc.stdin.write(json.dumps(doc) + "\n")
             proc.stdin.flush()
         for proc in procs:
-            line = _read_line(proc, READY_TIMEOUT_S)
+            line = read_line(proc, READY_TIMEOUT_S)
             if line.strip() != "ready":
-                raise SetupError(f"load worker did not start (exit {proc.poll()}): {line.strip()!r}",
-                                 "check that aiohttp and hdrhistogram import in this environment")
-        start_ns = time.monotonic_ns() + START_DELAY_NS  # CLOCK_MONOTONIC is shared by all processes
+                raise SetupError(
+                    f"{what} did not start (exit {proc.poll()}): {line.strip()!r}",
+                    "see its stderr above; check that hdrhistogram imports in this environment",
+                )
+        start_ns = time.monotonic_ns() + START_DELAY_NS
         for proc in procs:
             assert proc.stdin is not None
             proc.stdin.write(f"{start_ns}\n")
             proc.stdin.flush()
-        progress(f"load: {spec.rate:g} req/s for {spec.duration_s:g}s from {spec.workers} worker(s) → "
-                 f"{spec.target.method} {spec.target.url}")
-        budget = spec.duration_s + spec.timeout_s + READY_TIMEOUT_S
-        results = _collect(procs, budget, Progress(spec, progress, (start_ns - time.monotonic_ns()) / 1e9))
+        say(announce)
+        results = collect(procs, run_s + READY_TIMEOUT_S, progress((start_ns - time.monotonic_ns()) / 1e9))
         for proc in procs:
             proc.wait(timeout=DEFAULT.load_worker_exit_s)
-        return LoadResult.merge(spec, results)
+        return results
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -86,20 +127,26 @@ class Progress:
             latency.add(HdrHistogram.decode(d["latency"].encode()))
         sent, ok, errors = (sum(d[k] for d in self.latest.values()) for k in ("sent", "ok", "errors"))
         p99 = f"{latency.get_value_at_percentile(99) / 1000:.3f}ms" if ok + errors else "-"
-        self.say(f"load: {time.monotonic() - self.start:.0f}s of {self.spec.duration_s:g}s, sent {sent}, ok {ok}, "
-                 f"errors {errors}, p99 so far {p99}")
+        self.say(
+            f"load: {time.monotonic() - self.start:.0f}s of {self.spec.duration_s:g}s, sent {sent}, ok {ok}, "
+            f"errors {errors}, p99 so far {p99}"
+        )
         self.latest.clear()
 
 
-def _collect(procs: list[subprocess.Popen[str]], timeout_s: float, progress: Progress) -> list[dict[str, Any]]:
-    """Each worker's result line, passing its progress lines on as they come."""
+class ProgressSink(Protocol):
+    def update(self, worker: int, doc: dict[str, Any]) -> None: ...
+
+
+def collect(procs: list[subprocess.Popen[str]], timeout_s: float, progress: ProgressSink) -> list[dict[str, Any]]:
+    """Each worker's result line, passing its progress lines on as they come (classic and LLM workers)."""
     results: dict[int, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout_s
     while len(results) < len(procs):
         for worker, proc in enumerate(procs):
             if worker in results:
                 continue
-            doc = json.loads(_read_line(proc, max(0.0, deadline - time.monotonic())))
+            doc = json.loads(read_line(proc, max(0.0, deadline - time.monotonic())))
             if "progress" in doc:
                 progress.update(worker, doc["progress"])
             else:
@@ -107,7 +154,7 @@ def _collect(procs: list[subprocess.Popen[str]], timeout_s: float, progress: Pro
     return [results[w] for w in range(len(procs))]
 
 
-def _read_line(proc: subprocess.Popen[str], timeout_s: float) -> str:
+def read_line(proc: subprocess.Popen[str], timeout_s: float) -> str:
     """One line from a worker, or a clear error if it dies or hangs."""
     assert proc.stdout is not None
     with selectors.DefaultSelector() as sel:

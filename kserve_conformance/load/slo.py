@@ -1,7 +1,8 @@
 """Thresholds a load run is judged by, and the judgement.
 
 Validity comes first: latency is measured from the intended send time, so a generator that
-could not keep its schedule (large scheduling lag) charges its own delay to the target. Such a
+could not keep its schedule (large send-side scheduling lag), or whose event loop read answers
+late (large receive-side loop stall), charges its own delay to the target. Such a
 run is *invalid*, neither a pass nor a failure of the target, and says so.
 """
 
@@ -18,7 +19,7 @@ class SLO:
     p50_ms: float | None = None
     max_ms: float | None = None
     error_rate: float = 0.0  # failed / requests may not exceed this
-    max_lag_ms: float = 10.0  # generator scheduling lag p99 above this makes the run invalid
+    max_lag_ms: float = 10.0  # generator send lag or receive-side loop stall p99 above this: invalid
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,28 @@ class Judgement:
 
 def judge(result: LoadResult, slo: SLO) -> Judgement:
     invalid: list[str] = []
-    lag_p99 = result.lag_us(99)
-    if lag_p99 > slo.max_lag_ms * 1000:
-        invalid.append(f"generator scheduling lag p99 {ms(lag_p99)} > {slo.max_lag_ms:g}ms (--load-max-lag-ms): "
-                       "the generator was starved of CPU and its latencies include its own delay")
+    for what, p99 in (
+        ("scheduling lag", result.lag_us(99)),
+        ("receive-side event-loop stall", result.stall_us(99)),
+    ):
+        if p99 > slo.max_lag_ms * 1000:
+            invalid.append(
+                f"generator {what} p99 {ms(p99)} > {slo.max_lag_ms:g}ms (--kserve-load-max-lag-ms): "
+                "the generator was starved of CPU and its latencies include its own delay"
+            )
     if result.requests != result.planned:
         invalid.append(f"the generator recorded {result.requests} of {result.planned} planned requests")
     violations: list[str] = []
     allowed = slo.error_rate * result.requests
     if result.failures > allowed:
-        violations.append(f"error rate {result.failures}/{result.requests} exceeds --slo-error-rate={slo.error_rate:g} "
-                          f"(at most {int(allowed)} of {result.requests} may fail)")
-    for name, percentile, bound in (("p50", 50.0, slo.p50_ms), ("p99", 99.0, slo.p99_ms),
-                                    ("max", 100.0, slo.max_ms)):
+        violations.append(
+            f"error rate {result.failures}/{result.requests} exceeds --kserve-slo-error-rate={slo.error_rate:g} "
+            f"(at most {int(allowed)} of {result.requests} may fail)"
+        )
+    for name, percentile, bound in (("p50", 50.0, slo.p50_ms), ("p99", 99.0, slo.p99_ms), ("max", 100.0, slo.max_ms)):
         if bound is None:
             continue
         value = result.latency_us(percentile) if percentile < 100 else result.latency.get_max_value()
         if value > bound * 1000:
-            violations.append(f"latency {name} {ms(value)} exceeds --slo-{name}-ms={bound:g}")
+            violations.append(f"latency {name} {ms(value)} exceeds --kserve-slo-{name}-ms={bound:g}")
     return Judgement(invalid, violations)

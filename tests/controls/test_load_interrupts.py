@@ -17,7 +17,7 @@ from tests.controls.test_load_controls import LOAD, _start, _wait_for_workers
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_load_leaves_no_worker_and_no_namespace(tmp_path: Path, sig: signal.Signals) -> None:
-    proc, _ = _start(tmp_path, *LOAD[:-2], "--load-duration=60")
+    proc, _ = _start(tmp_path, *LOAD[:-2], "--kserve-load-duration=60")
     workers = _wait_for_workers(proc)
     proc.send_signal(sig)
     output = proc.communicate(timeout=120)[0]

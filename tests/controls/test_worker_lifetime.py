@@ -21,7 +21,7 @@ GRACE_S = 5.0  # a generous bound for the assertion; the measured figure is in t
 
 
 def test_sigkilled_suite_leaves_no_load_worker(tmp_path: Path) -> None:
-    proc, _ = _start(tmp_path, *LOAD[:-2], "--load-duration=60")
+    proc, _ = _start(tmp_path, *LOAD[:-2], "--kserve-load-duration=60")
     try:
         workers = _wait_for_workers(proc)
         time.sleep(1.0)  # the run is under way
@@ -39,6 +39,23 @@ def test_sigkilled_suite_leaves_no_load_worker(tmp_path: Path) -> None:
 
 def test_worker_exits_when_its_parent_pid_is_gone() -> None:
     """The watchdog alone (the non-Linux path): a parent pid that is not its parent ends it."""
-    child = subprocess.run([sys.executable, "-m", "kserve_conformance.load.attack", "--parent-pid", "1"],
-                           input="", capture_output=True, text=True, timeout=30)
+    child = subprocess.run(
+        [sys.executable, "-m", "kserve_conformance.load.attack", "--parent-pid", "1"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert child.returncode == 3, child.stderr[-2000:]
+
+
+def test_llm_worker_exits_when_its_parent_pid_is_gone() -> None:
+    """The LLM load worker shares the watchdog (``load/process.py``)."""
+    child = subprocess.run(
+        [sys.executable, "-m", "kserve_conformance.load.llm.worker", "--parent-pid", "1"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert child.returncode == 3, child.stderr[-2000:]
