@@ -8,6 +8,9 @@ the pins are unchanged (a marker file records them). Creating one is a package i
 index, like ``pip install -e .``; nothing else is fetched.
 
     python -m tests.envs mlserver      # create (or reuse) it and print its bin directory
+
+An environment can name the interpreter it is built from (``PYTHONS``) where the program needs
+another Python than the suite's: inference-perf requires Python >= 3.12, which pyenv provides.
 """
 
 from __future__ import annotations
@@ -29,10 +32,26 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
     # imports. kubernetes 37 rejects the SDK's objects (pydantic dict_type error); upstream's lock
     # pins 32.0.1. The tests use @pytest.mark.asyncio(scope=...) and override event_loop, which
     # pytest-asyncio 1.0 removed; 0.23 needs pytest < 9. pytest-timeout bounds their 600 s waits.
-    "kserve-e2e": ("kserve==0.21.0", "kubernetes==32.0.1", "pytest==8.3.5", "pytest-asyncio==0.23.8",
-                   "pytest-timeout==2.4.0", "httpx-retries==0.4.6", "portforward==0.7.6", "orjson==3.13.0",
-                   "requests==2.32.5", "pytest-xdist==3.6.1"),
+    "kserve-e2e": (
+        "kserve==0.21.0",
+        "kubernetes==32.0.1",
+        "pytest==8.3.5",
+        "pytest-asyncio==0.23.8",
+        "pytest-timeout==2.4.0",
+        "httpx-retries==0.4.6",
+        "portforward==0.7.6",
+        "orjson==3.13.0",
+        "requests==2.32.5",
+        "pytest-xdist==3.6.1",
+    ),
+    # The LLM load bench's peers (bench/llm_load_fidelity.py). GuideLLM pulls torch: the pin keeps
+    # pip on the CPU wheel on local disk instead of a CUDA build of several GB.
+    "inference-perf": ("inference-perf==0.7.0",),
+    "guidellm": ("guidellm==0.8.1", "torch==2.13.0"),
 }
+
+# Environments built from another interpreter than the suite's (default: the running one).
+PYTHONS: dict[str, str] = {"inference-perf": "/root/.pyenv/versions/3.12.1/bin/python"}
 
 
 class EnvError(RuntimeError):
@@ -43,6 +62,9 @@ def ensure(name: str) -> Path:
     """The ``bin`` directory of the named environment, creating or refreshing it if needed."""
     try:
         wanted = "\n".join(REQUIREMENTS[name]) + "\n"
+        python = PYTHONS.get(name)
+        if python is not None:
+            wanted += f"python: {python}\n"
     except KeyError:
         raise EnvError(f"unknown environment {name!r}; known: {sorted(REQUIREMENTS)}") from None
     home = ROOT / name
@@ -51,7 +73,10 @@ def ensure(name: str) -> Path:
     with FileLock(str(ROOT / f"{name}.lock")):
         if marker.exists() and marker.read_text() == wanted:
             return home / "bin"
-        venv.EnvBuilder(clear=True, with_pip=True).create(home)
+        if python is None:
+            venv.EnvBuilder(clear=True, with_pip=True).create(home)
+        else:
+            subprocess.run([python, "-m", "venv", "--clear", str(home)], check=True, capture_output=True)
         pip = [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         done = subprocess.run([*pip, *REQUIREMENTS[name]], capture_output=True, text=True)
         if done.returncode != 0:

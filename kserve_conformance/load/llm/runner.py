@@ -1,0 +1,83 @@
+"""Start N LLM load workers, release them at one instant, merge what they measured.
+
+The same protocol and the same reasons as ``load/runner.py`` (separate interpreters, one global
+schedule, one start time on the shared monotonic clock); only the worker module and the result
+differ.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from kserve_conformance.errors import SetupError
+from kserve_conformance.load.llm.results import LLMResult
+from kserve_conformance.load.llm.spec import ARRIVALS, KINDS, LLMLoadSpec
+from kserve_conformance.load.process import new_histogram
+from kserve_conformance.load.runner import run_workers
+
+
+def run_llm_load(
+    spec: LLMLoadSpec, progress: Callable[[str], None] = lambda _: None, records_dir: Path | None = None
+) -> LLMResult:
+    """Run the load; each worker's per-request JSONL goes to ``records_dir`` (a temporary one if None)."""
+    if spec.rate <= 0 or spec.duration_s <= 0 or spec.workers < 1 or spec.arrival not in ARRIVALS:
+        raise SetupError(
+            f"invalid LLM load: rate {spec.rate:g}/s, duration {spec.duration_s:g}s, {spec.workers} workers, "
+            f"arrival {spec.arrival}",
+            "use --kserve-llm-load-rate > 0, --kserve-llm-load-duration > 0, --kserve-load-workers >= 1",
+        )
+    if spec.kind not in KINDS:
+        raise SetupError(f"invalid LLM load kind {spec.kind!r}", f"one of {', '.join(KINDS)}")
+    with tempfile.TemporaryDirectory(prefix="kserve-llm-load-") as tmp:
+        where = records_dir or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        for old in where.glob("worker-*.jsonl"):
+            old.unlink()
+        return _run(replace(spec, records_dir=str(where)), progress, where)
+
+
+def _run(spec: LLMLoadSpec, progress: Callable[[str], None], records_dir: Path) -> LLMResult:
+    results = run_workers(
+        "kserve_conformance.load.llm.worker",
+        "LLM load worker",
+        spec.to_json(),
+        spec.workers,
+        spec.duration_s + spec.timeout_s,
+        f"llm-load: {spec.rate:g} streams/s ({spec.arrival}) for {spec.duration_s:g}s from {spec.workers} "
+        f"worker(s) → POST {spec.url}, max_tokens {spec.max_tokens}",
+        progress,
+        partial(Progress, spec, progress),
+    )
+    return LLMResult.merge(spec, results, records_dir)
+
+
+class Progress:
+    """Merges the workers' progress lines into one line every few seconds."""
+
+    def __init__(self, spec: LLMLoadSpec, say: Callable[[str], None], start_in_s: float) -> None:
+        self.spec, self.say = spec, say
+        self.start = time.monotonic() + start_in_s
+        self.latest: dict[int, dict[str, Any]] = {}
+
+    def update(self, worker: int, doc: dict[str, Any]) -> None:
+        self.latest[worker] = doc
+        if len(self.latest) < self.spec.workers:
+            return
+        ttft = new_histogram()
+        for d in self.latest.values():
+            ttft.add(HdrHistogram.decode(d["ttft"].encode()))
+        sent, ok, errors, tokens = (sum(d[k] for d in self.latest.values()) for k in ("sent", "ok", "errors", "tokens"))
+        p99 = f"{ttft.get_value_at_percentile(99) / 1000:.3f}ms" if ok else "-"
+        self.say(
+            f"llm-load: {time.monotonic() - self.start:.0f}s of {self.spec.duration_s:g}s, sent {sent}, ok {ok}, "
+            f"errors {errors}, output tokens {tokens}, TTFT p99 so far {p99}"
+        )
+        self.latest.clear()
