@@ -14,19 +14,20 @@ import json
 import allure
 import pytest
 
-from kserve_conformance import config as suite_config
-from kserve_conformance.fixtures.cluster import progress
-from kserve_conformance.fixtures.services import DeployedService
+from kserve_conformance.checks.spec import EXTENDED, INVALID, conformance, not_applicable
+from kserve_conformance.fixtures.owned import ServedModel
 from kserve_conformance.load.attack import LoadSpec, Target
 from kserve_conformance.load.reports import vegeta_text, write_all
 from kserve_conformance.load.runner import run_load
 from kserve_conformance.load.slo import SLO, judge
-from kserve_conformance.spec import EXTENDED, INVALID, conformance
+from kserve_conformance.plugin import config as suite_config
+from kserve_conformance.providers.base import LoadRate
+from kserve_conformance.reporting.progress import progress
 
 pytestmark = pytest.mark.load
 
 
-def load_spec(config: pytest.Config, kserve_service: DeployedService) -> LoadSpec:
+def load_spec(config: pytest.Config, kserve_service: ServedModel, rate: LoadRate) -> LoadSpec:
     suite = suite_config.of(config)
     payload = kserve_service.entry.payloads["load"]
     dataplane = kserve_service.dataplane
@@ -34,24 +35,42 @@ def load_spec(config: pytest.Config, kserve_service: DeployedService) -> LoadSpe
     if dataplane.host:
         headers["Host"] = dataplane.host
     url = f"{dataplane.base_url}{dataplane.path_prefix}{payload['path'].format(name=kserve_service.name)}"
-    return LoadSpec(Target(payload["method"], url, headers, json.dumps(payload["request"]).encode()),
-                    rate=suite.load.rate, duration_s=suite.load.duration_s, workers=suite.load.workers,
-                    timeout_s=suite.timeouts.load_request_s)
+    return LoadSpec(
+        Target(payload["method"], url, headers, json.dumps(payload["request"]).encode()),
+        rate=rate.per_s,
+        duration_s=suite.load.duration_s,
+        workers=suite.load.workers,
+        timeout_s=suite.timeouts.load_request_s,
+    )
 
 
 def slo_from(config: pytest.Config) -> SLO:
     suite = suite_config.of(config)
     t = suite.thresholds
-    return SLO(p99_ms=t.p99_ms, p50_ms=t.p50_ms, max_ms=t.max_ms, error_rate=t.error_rate,
-               max_lag_ms=suite.load.max_lag_ms)
+    return SLO(
+        p99_ms=t.p99_ms, p50_ms=t.p50_ms, max_ms=t.max_ms, error_rate=t.error_rate, max_lag_ms=suite.load.max_lag_ms
+    )
 
 
-@conformance("LoadSLO", "Open-loop constant-rate load (default 500 req/s for 60 s, as SEED.md step 6) meets "
-             "the latency and error-rate thresholds.", level=EXTENDED, features=("load",))
-def test_load_meets_slo(request: pytest.FixtureRequest, kserve_service: DeployedService) -> None:
+@conformance(
+    "LoadSLO",
+    "Open-loop constant-rate load (default 500 req/s for 60 s, as SEED.md step 6) meets "
+    "the latency and error-rate thresholds.",
+    level=EXTENDED,
+    features=("load",),
+)
+def test_load_meets_slo(
+    request: pytest.FixtureRequest, kserve_service: ServedModel, kserve_load_rate: LoadRate
+) -> None:
     config = request.config
+    if "load" not in kserve_service.entry.payloads:
+        not_applicable(
+            f"{kserve_service.entry.id} ({kserve_service.entry.protocol}) has no load request: this check sends "
+            "one V1/V2 request at a constant rate; generative services need token-level load"
+        )
     kserve_service.settle()
-    spec, slo = load_spec(config, kserve_service), slo_from(config)
+    spec, slo = load_spec(config, kserve_service, kserve_load_rate), slo_from(config)
+    request.node.user_properties.append(("kserve-conformance.load-rate", f"{spec.rate:g} ({kserve_load_rate.why})"))
     with allure.step(f"Load {spec.target.method} {spec.target.url} at {spec.rate:g}/s for {spec.duration_s:g}s"):
         result = run_load(spec, progress(config))
     judgement = judge(result, slo)
@@ -60,8 +79,10 @@ def test_load_meets_slo(request: pytest.FixtureRequest, kserve_service: Deployed
     allure.attach(vegeta_text(result), name="vegeta report", attachment_type=allure.attachment_type.TEXT)
     allure.attach.file(files["latency.png"], name="latency", attachment_type=allure.attachment_type.PNG)
     allure.attach.file(files["summary.json"], name="summary", attachment_type=allure.attachment_type.JSON)
-    progress(config)(f"load {kserve_service.entry.id}: {result.successes}/{result.requests} ok, "
-                     f"p99 {result.latency_us(99) / 1000:.3f}ms → {out_dir}")
+    progress(config)(
+        f"load {kserve_service.entry.id}: {result.successes}/{result.requests} ok, "
+        f"p99 {result.latency_us(99) / 1000:.3f}ms → {out_dir}"
+    )
     if judgement.invalid:
         pytest.fail(f"{INVALID} {'; '.join(judgement.invalid)} | measured: {result.summary()}", pytrace=False)
     assert judgement.passed, f"{'; '.join(judgement.violations)} | measured: {result.summary()}"

@@ -11,19 +11,20 @@ from typing import Any
 
 import pytest
 
-from kserve_conformance.dataplane import Exchange
-from kserve_conformance.fixtures.services import DeployedService
+from kserve_conformance.dataplane.rest import Exchange
+from kserve_conformance.fixtures.owned import ServedModel
 
 pytestmark = pytest.mark.round_trip
 
 
-def timed(benchmark: Any, kserve_service: DeployedService, call: Any) -> Exchange:
+def timed(benchmark: Any, kserve_service: ServedModel, call: Any) -> Exchange:
     kserve_service.settle()
-    return benchmark.pedantic(call, rounds=200, warmup_rounds=10, iterations=1)
+    exchange: Exchange = benchmark.pedantic(call, rounds=200, warmup_rounds=10, iterations=1)
+    return exchange
 
 
 @pytest.mark.services(protocol="v1")
-def test_v1_predict(benchmark: Any, kserve_service: DeployedService) -> None:
+def test_v1_predict(benchmark: Any, kserve_service: ServedModel) -> None:
     tutorial = kserve_service.entry.payloads["tutorial"]
     path = f"/v1/models/{kserve_service.name}:predict"
     exchange = timed(benchmark, kserve_service, lambda: kserve_service.dataplane.post_json(path, tutorial["request"]))
@@ -31,7 +32,7 @@ def test_v1_predict(benchmark: Any, kserve_service: DeployedService) -> None:
 
 
 @pytest.mark.services(protocol="v2")
-def test_v2_infer(benchmark: Any, kserve_service: DeployedService) -> None:
+def test_v2_infer(benchmark: Any, kserve_service: ServedModel) -> None:
     infer = kserve_service.entry.payloads["infer"]
     path = f"/v2/models/{kserve_service.name}/infer"
     exchange = timed(benchmark, kserve_service, lambda: kserve_service.dataplane.post_json(path, infer["request"]))
@@ -39,6 +40,6 @@ def test_v2_infer(benchmark: Any, kserve_service: DeployedService) -> None:
     assert [int(x) for x in exchange.json()["outputs"][0]["data"]] == infer["classes"], exchange.describe()
 
 
-def test_model_ready(benchmark: Any, kserve_service: DeployedService) -> None:
+def test_model_ready(benchmark: Any, kserve_service: ServedModel) -> None:
     exchange = timed(benchmark, kserve_service, lambda: kserve_service.dataplane.get(kserve_service.readiness_path()))
     assert exchange.status == 200, exchange.describe()

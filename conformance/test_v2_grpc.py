@@ -14,35 +14,50 @@ import pytest
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
-from kserve_conformance import config, oip
-from kserve_conformance.fixtures.services import DeployedService
-from kserve_conformance.spec import EXTENDED, conformance, not_supported
+from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
+from kserve_conformance.dataplane import oip
+from kserve_conformance.fixtures.owned import ServedModel
+from kserve_conformance.plugin import config
 
 pytestmark = pytest.mark.services(protocol="v2")
-TIMEOUT_S = config.active().timeouts.request_s  # --request-timeout
+TIMEOUT_S = config.active().timeouts.request_s  # --kserve-request-timeout
 # Status codes that mean "no such model" to a client; servers differ on which one they use.
 NOT_FOUND_CLASS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE}
-CONTENTS = {"FP32": "fp32_contents", "FP64": "fp64_contents", "INT64": "int64_contents", "INT32": "int_contents",
-            "INT8": "int_contents", "INT16": "int_contents", "BOOL": "bool_contents", "UINT64": "uint64_contents"}
+CONTENTS = {
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "INT64": "int64_contents",
+    "INT32": "int_contents",
+    "INT8": "int_contents",
+    "INT16": "int_contents",
+    "BOOL": "bool_contents",
+    "UINT64": "uint64_contents",
+}
 
 
 @pytest.fixture(scope="session")
-def stub(kserve_service: DeployedService) -> Iterator[pb_grpc.GRPCInferenceServiceStub]:
+def stub(kserve_service: ServedModel) -> Iterator[pb_grpc.GRPCInferenceServiceStub]:
     if not kserve_service.grpc_target:
-        not_supported("gRPC", "no gRPC endpoint reachable from here; pass --grpc-endpoint HOST:PORT "
-                              "(e.g. a kubectl port-forward to the predictor's gRPC port)")
+        not_supported(
+            "gRPC",
+            "no gRPC endpoint reachable from here; pass --kserve-grpc-endpoint HOST:PORT "
+            "(e.g. a kubectl port-forward to the predictor's gRPC port)",
+        )
     with grpc.insecure_channel(kserve_service.grpc_target) as channel:
         yield pb_grpc.GRPCInferenceServiceStub(channel)
 
 
-def infer_request(kserve_service: DeployedService, model: str | None = None) -> pb.ModelInferRequest:
+def infer_request(kserve_service: ServedModel, model: str | None = None) -> pb.ModelInferRequest:
     request: dict[str, Any] = kserve_service.entry.payloads["infer"]["request"]
     tensors = []
     for tensor in request["inputs"]:
         values = list(oip.flatten(tensor["data"]))
         contents = pb.InferTensorContents(**{CONTENTS[tensor["datatype"]]: values})
-        tensors.append(pb.ModelInferRequest.InferInputTensor(name=tensor["name"], datatype=tensor["datatype"],
-                                                             shape=tensor["shape"], contents=contents))
+        tensors.append(
+            pb.ModelInferRequest.InferInputTensor(
+                name=tensor["name"], datatype=tensor["datatype"], shape=tensor["shape"], contents=contents
+            )
+        )
     return pb.ModelInferRequest(model_name=model or kserve_service.name, id=request["id"], inputs=tensors)
 
 
@@ -52,7 +67,8 @@ def output_values(reply: pb.ModelInferResponse, index: int = 0) -> list[Any]:
         import numpy as np
 
         dtype = {"INT64": "<i8", "INT32": "<i4", "FP32": "<f4", "FP64": "<f8"}[output.datatype]
-        return np.frombuffer(reply.raw_output_contents[index], dtype=dtype).tolist()
+        values: list[Any] = np.frombuffer(reply.raw_output_contents[index], dtype=dtype).tolist()
+        return values
     field = CONTENTS.get(output.datatype, "int64_contents")
     return list(getattr(output.contents, field))
 
@@ -74,42 +90,44 @@ def test_server_metadata(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
 
 
 @conformance("GrpcModelReady", "ModelReady says ready for the served model.")
-def test_model_ready(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+def test_model_ready(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     reply = stub.ModelReady(pb.ModelReadyRequest(name=kserve_service.name), timeout=TIMEOUT_S)
     assert reply.ready is True, f"ModelReady({kserve_service.name}) returned ready=false"
 
 
 @conformance("GrpcModelMetadata", "ModelMetadata answers under the model's own name.")
-def test_model_metadata(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+def test_model_metadata(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     reply = stub.ModelMetadata(pb.ModelMetadataRequest(name=kserve_service.name), timeout=TIMEOUT_S)
     assert reply.name == kserve_service.name, f"ModelMetadata names {reply.name!r}, expected {kserve_service.name!r}"
 
 
 @conformance("GrpcModelInfer", "ModelInfer returns classes [1, 1], echoes the id and names the model.")
-def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     request = infer_request(kserve_service)
     reply = stub.ModelInfer(request, timeout=TIMEOUT_S)
     assert reply.model_name == kserve_service.name, (
-        f"model_name is {reply.model_name!r}, expected {kserve_service.name!r}")
+        f"model_name is {reply.model_name!r}, expected {kserve_service.name!r}"
+    )
     assert reply.id == request.id, f"response id is {reply.id!r}, request id was {request.id!r}"
     classes = kserve_service.entry.payloads["infer"]["classes"]
     values = output_values(reply)
     assert values == classes, f"ModelInfer returned {values}, expected {classes}"
     assert oip.element_count(list(reply.outputs[0].shape)) == len(values), (
-        f"output shape {list(reply.outputs[0].shape)} disagrees with {len(values)} values")
+        f"output shape {list(reply.outputs[0].shape)} disagrees with {len(values)} values"
+    )
 
 
 @conformance("GrpcUnknownModel", "ModelInfer for a model that does not exist fails with a not-found-class status.")
-def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub.ModelInfer(infer_request(kserve_service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
-    code = err.value.code()  # type: ignore[attr-defined]
+    code = err.value.code()
     expected = sorted(c.name for c in NOT_FOUND_CLASS)
     assert code in NOT_FOUND_CLASS, f"unknown model answered {code}, expected one of {expected}"
 
 
 @conformance("GrpcUnknownModelNotFound", "The not-found status is exactly NOT_FOUND.", level=EXTENDED)
-def test_unknown_model_not_found(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: DeployedService) -> None:
+def test_unknown_model_not_found(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub.ModelInfer(infer_request(kserve_service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
-    assert err.value.code() == grpc.StatusCode.NOT_FOUND, f"unknown model answered {err.value.code()}"  # type: ignore[attr-defined]
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND, f"unknown model answered {err.value.code()}"

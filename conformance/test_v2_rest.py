@@ -1,6 +1,6 @@
 """Open Inference Protocol (V2) REST checks.
 
-Levels follow the one rule in ``kserve_conformance.spec``: core is what the protocol requires
+Levels follow the one rule in ``kserve_conformance.checks.spec``: core is what the protocol requires
 and every runtime KServe ships does; the rest of the protocol is extended, with features (model
 versions, the binary tensor extension) reported *not supported* where a server does not offer
 them. Quotes are from the protocol's REST specification (``inference_rest.md``) and OpenAPI
@@ -16,18 +16,18 @@ from typing import Any
 import allure
 import pytest
 
-from kserve_conformance import oip
-from kserve_conformance.catalog import DATA, load_yaml
-from kserve_conformance.dataplane import Exchange
-from kserve_conformance.evidence import attach_exchange
-from kserve_conformance.fixtures.services import DeployedService
-from kserve_conformance.spec import EXTENDED, Check, check_of, conformance, not_supported
+from kserve_conformance.checks.catalog import DATA, load_yaml
+from kserve_conformance.checks.spec import EXTENDED, Check, check_of, conformance, not_supported
+from kserve_conformance.dataplane import oip
+from kserve_conformance.dataplane.rest import Exchange
+from kserve_conformance.fixtures.owned import ServedModel
+from kserve_conformance.reporting.evidence import attach_exchange
 
 pytestmark = pytest.mark.services(protocol="v2")
 ERROR_CASES: list[dict[str, Any]] = load_yaml(DATA / "payloads" / "iris-v2.yaml")["errors"]
 
 
-def get(kserve_service: DeployedService, path: str) -> Exchange:
+def get(kserve_service: ServedModel, path: str) -> Exchange:
     kserve_service.settle()
     with allure.step(f"GET {path}"):
         exchange = kserve_service.dataplane.get(path)
@@ -35,14 +35,19 @@ def get(kserve_service: DeployedService, path: str) -> Exchange:
     return exchange
 
 
-def infer(kserve_service: DeployedService, body: bytes | dict[str, Any], model: str | None = None,
-          headers: dict[str, str] | None = None) -> Exchange:
+def infer(
+    kserve_service: ServedModel,
+    body: bytes | dict[str, Any],
+    model: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Exchange:
     kserve_service.settle()
     path = f"/v2/models/{model or kserve_service.name}/infer"
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     with allure.step(f"POST {path}"):
-        exchange = kserve_service.dataplane.request("POST", path, raw,
-                                                    {"Content-Type": "application/json", **(headers or {})})
+        exchange = kserve_service.dataplane.request(
+            "POST", path, raw, {"Content-Type": "application/json", **(headers or {})}
+        )
         attach_exchange(exchange)
     return exchange
 
@@ -62,7 +67,7 @@ def conforms(exchange: Exchange, schema: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def server_metadata(kserve_service: DeployedService) -> dict[str, Any] | None:
+def server_metadata(kserve_service: ServedModel) -> dict[str, Any] | None:
     """Who the server says it is: decides which known deviations apply."""
     exchange = kserve_service.dataplane.get("/v2")
     doc, problem = oip.body_json(exchange.status, exchange.response_headers, exchange.response_body)
@@ -77,25 +82,34 @@ def deviation(request: pytest.FixtureRequest, server_metadata: dict[str, Any] | 
     oip.apply_known_deviation(request, check, server_metadata, case)
 
 
-@conformance("ServerLive", "GET /v2/health/live answers 200: \"A 200 status code indicates true\"; the "
-             "OpenAPI gives this endpoint only a 200 response, with no body.")
-def test_server_live(kserve_service: DeployedService) -> None:
+@conformance(
+    "ServerLive",
+    'GET /v2/health/live answers 200: "A 200 status code indicates true"; the '
+    "OpenAPI gives this endpoint only a 200 response, with no body.",
+)
+def test_server_live(kserve_service: ServedModel) -> None:
     exchange = get(kserve_service, "/v2/health/live")
     assert exchange.status == 200, f"server live answered {exchange.describe()}"
 
 
-@conformance("ServerReady", "GET /v2/health/ready answers 200 once the model is loaded: the \"server ready\" "
-             "API \"indicates if all the models are ready for inferencing\".")
-def test_server_ready(kserve_service: DeployedService) -> None:
+@conformance(
+    "ServerReady",
+    'GET /v2/health/ready answers 200 once the model is loaded: the "server ready" '
+    'API "indicates if all the models are ready for inferencing".',
+)
+def test_server_ready(kserve_service: ServedModel) -> None:
     exchange = get(kserve_service, "/v2/health/ready")
     assert exchange.status == 200, f"server ready answered {exchange.describe()}"
 
 
-@conformance("HealthBodies", "What a health endpoint says in its body agrees with its status. The OpenAPI "
-             "defines no body for /v2/health/live and /ready, so an empty 200 is conformant (MLServer); a body, "
-             "where there is one, is the REST spec's {\"live\": true} / {\"ready\": true} (KServe).",
-             level=EXTENDED)
-def test_health_bodies(kserve_service: DeployedService) -> None:
+@conformance(
+    "HealthBodies",
+    "What a health endpoint says in its body agrees with its status. The OpenAPI "
+    "defines no body for /v2/health/live and /ready, so an empty 200 is conformant (MLServer); a body, "
+    'where there is one, is the REST spec\'s {"live": true} / {"ready": true} (KServe).',
+    level=EXTENDED,
+)
+def test_health_bodies(kserve_service: ServedModel) -> None:
     for path, key in (("/v2/health/live", "live"), ("/v2/health/ready", "ready")):
         exchange = get(kserve_service, path)
         assert exchange.status == 200, f"{path} answered {exchange.describe()}"
@@ -103,78 +117,104 @@ def test_health_bodies(kserve_service: DeployedService) -> None:
             continue
         doc = json_of(exchange)
         assert isinstance(doc, dict) and doc.get(key, True) is True, (
-            f"{path} answered 200 but its body says {doc}: the body contradicts the status")
+            f"{path} answered 200 but its body says {doc}: the body contradicts the status"
+        )
 
 
-@conformance("ServerMetadata", "GET /v2 returns the $metadata_server_response: \"name\", \"version\" and "
-             "\"extensions\" (all required by the OpenAPI schema).")
-def test_server_metadata(kserve_service: DeployedService) -> None:
+@conformance(
+    "ServerMetadata",
+    'GET /v2 returns the $metadata_server_response: "name", "version" and '
+    '"extensions" (all required by the OpenAPI schema).',
+)
+def test_server_metadata(kserve_service: ServedModel) -> None:
     conforms(get(kserve_service, "/v2"), "metadata_server_response")
 
 
-@conformance("ModelMetadata", "GET /v2/models/{name} returns the $metadata_model_response (\"name\" and "
-             "\"platform\" required) under the model's own name: \"name\": \"The name of the model.\"")
-def test_model_metadata(kserve_service: DeployedService) -> None:
+@conformance(
+    "ModelMetadata",
+    'GET /v2/models/{name} returns the $metadata_model_response ("name" and '
+    '"platform" required) under the model\'s own name: "name": "The name of the model."',
+)
+def test_model_metadata(kserve_service: ServedModel) -> None:
     doc = conforms(get(kserve_service, f"/v2/models/{kserve_service.name}"), "metadata_model_response")
     assert doc["name"] == kserve_service.name, f"model metadata names {doc['name']!r}, expected {kserve_service.name!r}"
 
 
-@conformance("ModelReady", "GET /v2/models/{name}/ready answers 200 for the served model, and not 200 for "
-             "a model that does not exist: it \"indicates if a specific model is ready for inferencing\".")
-def test_model_ready(kserve_service: DeployedService) -> None:
+@conformance(
+    "ModelReady",
+    "GET /v2/models/{name}/ready answers 200 for the served model, and not 200 for "
+    'a model that does not exist: it "indicates if a specific model is ready for inferencing".',
+)
+def test_model_ready(kserve_service: ServedModel) -> None:
     exchange = get(kserve_service, f"/v2/models/{kserve_service.name}/ready")
     assert exchange.status == 200, f"model ready answered {exchange.describe()}"
     unknown = get(kserve_service, "/v2/models/no-such-model-kserve-conformance/ready")
     assert unknown.status != 200, f"a model that does not exist is reported ready: {unknown.describe()}"
 
 
-@conformance("Infer", "POST /v2/models/{name}/infer with the FP32 iris input returns classes [1, 1] in an "
-             "$inference_response (\"model_name\" and \"outputs\" required).")
-def test_infer(kserve_service: DeployedService) -> None:
+@conformance(
+    "Infer",
+    "POST /v2/models/{name}/infer with the FP32 iris input returns classes [1, 1] in an "
+    '$inference_response ("model_name" and "outputs" required).',
+)
+def test_infer(kserve_service: ServedModel) -> None:
     payload = kserve_service.entry.payloads["infer"]
     doc = conforms(infer(kserve_service, payload["request"]), "inference_response")
     data = list(oip.flatten(doc["outputs"][0]["data"]))
     assert data == payload["classes"], f"infer returned classes {data}, expected {payload['classes']}"
 
 
-@conformance("InferEchoesId", "The response echoes the request id: \"if specified this identifier must be "
-             "returned in the response\".")
-def test_infer_echoes_id(kserve_service: DeployedService) -> None:
+@conformance(
+    "InferEchoesId",
+    'The response echoes the request id: "if specified this identifier must be returned in the response".',
+)
+def test_infer_echoes_id(kserve_service: ServedModel) -> None:
     request = kserve_service.entry.payloads["infer"]["request"]
     doc = json_of(infer(kserve_service, request))
     assert doc.get("id") == request["id"], f"response id is {doc.get('id')!r}, request id was {request['id']!r}"
 
 
-@conformance("InferModelName", "The response's model_name is the model that was asked: \"The name of the "
-             "model used for inference.\"")
-def test_infer_model_name(kserve_service: DeployedService) -> None:
+@conformance(
+    "InferModelName",
+    'The response\'s model_name is the model that was asked: "The name of the model used for inference."',
+)
+def test_infer_model_name(kserve_service: ServedModel) -> None:
     doc = json_of(infer(kserve_service, kserve_service.entry.payloads["infer"]["request"]))
     assert doc.get("model_name") == kserve_service.name, (
-        f"response model_name is {doc.get('model_name')!r}, expected {kserve_service.name!r}")
+        f"response model_name is {doc.get('model_name')!r}, expected {kserve_service.name!r}"
+    )
 
 
-@conformance("OutputShapeMatchesData", "Each output tensor's shape agrees with the number of elements in its "
-             "data ([2] and [2, 1] are both valid for two classes).")
-def test_output_shape_matches_data(kserve_service: DeployedService) -> None:
+@conformance(
+    "OutputShapeMatchesData",
+    "Each output tensor's shape agrees with the number of elements in its "
+    "data ([2] and [2, 1] are both valid for two classes).",
+)
+def test_output_shape_matches_data(kserve_service: ServedModel) -> None:
     doc = json_of(infer(kserve_service, kserve_service.entry.payloads["infer"]["request"]))
     for output in doc.get("outputs", []):
         count = len(list(oip.flatten(output.get("data", []))))
         assert oip.element_count(output["shape"]) == count, (
             f"output {output.get('name')!r} has shape {output['shape']} "
-            f"({oip.element_count(output['shape'])} elements) but {count} data elements")
+            f"({oip.element_count(output['shape'])} elements) but {count} data elements"
+        )
 
 
-@conformance("OutputBatchFirst", "The output's first dimension is the batch size. The spec leaves a model's "
-             "output shape to the model (\"If the input is batched, the shape and data must represent the full "
-             "shape\" speaks of inputs only), so this is extended.", level=EXTENDED)
-def test_output_batch_first(kserve_service: DeployedService) -> None:
+@conformance(
+    "OutputBatchFirst",
+    "The output's first dimension is the batch size. The spec leaves a model's "
+    'output shape to the model ("If the input is batched, the shape and data must represent the full '
+    'shape" speaks of inputs only), so this is extended.',
+    level=EXTENDED,
+)
+def test_output_batch_first(kserve_service: ServedModel) -> None:
     request = kserve_service.entry.payloads["infer"]["request"]
     doc = json_of(infer(kserve_service, request))
     batch = request["inputs"][0]["shape"][0]
     assert doc["outputs"][0]["shape"][0] == batch, f"output shape {doc['outputs'][0]['shape']}, batch {batch}"
 
 
-def error_case(kserve_service: DeployedService, case_id: str) -> tuple[dict[str, Any], Exchange]:
+def error_case(kserve_service: ServedModel, case_id: str) -> tuple[dict[str, Any], Exchange]:
     case = next(c for c in kserve_service.entry.payloads["errors"] if c["id"] == case_id)
     return case, infer(kserve_service, case["body"].encode(), model=case.get("model"))
 
@@ -184,12 +224,15 @@ def cases(**where: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("case_id", cases())
-@conformance("ErrorResponse", "A request the server cannot serve (unknown model, malformed JSON, wrong datatype, "
-             "shape/data mismatch) fails: \"A failed inference request must be indicated by an HTTP error "
-             "status\". Where every runtime KServe ships also answers {\"error\": \"...\"} (unknown model, "
-             "shape/data mismatch), "
-             "so must the server: \"The HTTP body must contain the $inference_error_response object.\"")
-def test_error_response(kserve_service: DeployedService, case_id: str) -> None:
+@conformance(
+    "ErrorResponse",
+    "A request the server cannot serve (unknown model, malformed JSON, wrong datatype, "
+    'shape/data mismatch) fails: "A failed inference request must be indicated by an HTTP error '
+    'status". Where every runtime KServe ships also answers {"error": "..."} (unknown model, '
+    "shape/data mismatch), "
+    'so must the server: "The HTTP body must contain the $inference_error_response object."',
+)
+def test_error_response(kserve_service: ServedModel, case_id: str) -> None:
     case, exchange = error_case(kserve_service, case_id)
     assert exchange.status >= 400, f"{case_id}: expected an error status, got {exchange.describe()}"
     if case["body_level"] == "core":
@@ -199,10 +242,14 @@ def test_error_response(kserve_service: DeployedService, case_id: str) -> None:
 
 @pytest.mark.usefixtures("deviation")
 @pytest.mark.parametrize("case_id", cases(body_level="extended"))
-@conformance("ErrorBody", "Every failed inference answers with {\"error\": \"...\"}: \"The HTTP body must "
-             "contain the $inference_error_response object.\" Extended for the inputs a runtime KServe ships "
-             "answers otherwise (known deviations name them).", level=EXTENDED)
-def test_error_body(kserve_service: DeployedService, case_id: str) -> None:
+@conformance(
+    "ErrorBody",
+    'Every failed inference answers with {"error": "..."}: "The HTTP body must '
+    'contain the $inference_error_response object." Extended for the inputs a runtime KServe ships '
+    "answers otherwise (known deviations name them).",
+    level=EXTENDED,
+)
+def test_error_body(kserve_service: ServedModel, case_id: str) -> None:
     _, exchange = error_case(kserve_service, case_id)
     problem = oip.error_body_problem(exchange.status, exchange.response_headers, exchange.response_body)
     assert problem is None, f"{case_id}: error body is not the $inference_error_response: {problem}"
@@ -210,21 +257,30 @@ def test_error_body(kserve_service: DeployedService, case_id: str) -> None:
 
 @pytest.mark.usefixtures("deviation")
 @pytest.mark.parametrize("case_id", cases(client_error=True))
-@conformance("ErrorStatusBadInput", "A request that is the client's mistake is answered with a 4xx. The spec "
-             "says \"an HTTP error status (typically 400)\", so any 4xx passes (404 for an unknown model, 422 for "
-             "input a validator rejects); a 5xx tells the client the server failed, which HTTP reserves for the "
-             "server's own faults (RFC 9110, 15.6), so it fails.", level=EXTENDED)
-def test_error_status(kserve_service: DeployedService, case_id: str) -> None:
+@conformance(
+    "ErrorStatusBadInput",
+    "A request that is the client's mistake is answered with a 4xx. The spec "
+    'says "an HTTP error status (typically 400)", so any 4xx passes (404 for an unknown model, 422 for '
+    "input a validator rejects); a 5xx tells the client the server failed, which HTTP reserves for the "
+    "server's own faults (RFC 9110, 15.6), so it fails.",
+    level=EXTENDED,
+)
+def test_error_status(kserve_service: ServedModel, case_id: str) -> None:
     _, exchange = error_case(kserve_service, case_id)
     assert 400 <= exchange.status < 500, (
-        f"{case_id}: expected a 4xx for the client's bad input, got {exchange.describe()}")
+        f"{case_id}: expected a 4xx for the client's bad input, got {exchange.describe()}"
+    )
 
 
-@conformance("VersionedInfer", "POST /v2/models/{name}/versions/{version}/infer works for a version the model's "
-             "metadata lists (\"versions\": \"The model versions that may be explicitly requested\"). A model "
-             "that lists none does not offer versioned requests: not supported.",
-             level=EXTENDED, features=("ModelVersions",))
-def test_versioned_infer(kserve_service: DeployedService) -> None:
+@conformance(
+    "VersionedInfer",
+    "POST /v2/models/{name}/versions/{version}/infer works for a version the model's "
+    'metadata lists ("versions": "The model versions that may be explicitly requested"). A model '
+    "that lists none does not offer versioned requests: not supported.",
+    level=EXTENDED,
+    features=("ModelVersions",),
+)
+def test_versioned_infer(kserve_service: ServedModel) -> None:
     payload = kserve_service.entry.payloads["infer"]
     metadata = conforms(get(kserve_service, f"/v2/models/{kserve_service.name}"), "metadata_model_response")
     versions = metadata.get("versions") or []
@@ -236,22 +292,38 @@ def test_versioned_infer(kserve_service: DeployedService) -> None:
     assert data == payload["classes"], f"version {versions[0]!r} returned classes {data}, expected {payload['classes']}"
 
 
-@conformance("BinaryTensorInput", "The binary tensor data extension: FP32 input as raw bytes after the JSON "
-             "header. \"extensions\": \"The extensions supported by the server\": a server that does not list "
-             "binary_tensor_data and refuses such a request does not support it; one that lists it, or answers "
-             "it, must answer it correctly.", level=EXTENDED, features=("BinaryTensorData",))
-def test_binary_tensor_input(kserve_service: DeployedService, server_metadata: dict[str, Any] | None) -> None:
+@conformance(
+    "BinaryTensorInput",
+    "The binary tensor data extension: FP32 input as raw bytes after the JSON "
+    'header. "extensions": "The extensions supported by the server": a server that does not list '
+    "binary_tensor_data and refuses such a request does not support it; one that lists it, or answers "
+    "it, must answer it correctly.",
+    level=EXTENDED,
+    features=("BinaryTensorData",),
+)
+def test_binary_tensor_input(kserve_service: ServedModel, server_metadata: dict[str, Any] | None) -> None:
     payload = kserve_service.entry.payloads["infer"]
     tensor = payload["request"]["inputs"][0]
     raw = oip.encode_fp32(list(oip.flatten(tensor["data"])))
-    header = json.dumps({"id": "binary", "inputs": [{k: v for k, v in tensor.items() if k != "data"}
-                                                    | {"parameters": {"binary_data_size": len(raw)}}]}).encode()
-    exchange = infer(kserve_service, header + raw, headers={"Inference-Header-Content-Length": str(len(header)),
-                                                     "Content-Type": "application/octet-stream"})
+    header = json.dumps(
+        {
+            "id": "binary",
+            "inputs": [
+                {k: v for k, v in tensor.items() if k != "data"} | {"parameters": {"binary_data_size": len(raw)}}
+            ],
+        }
+    ).encode()
+    exchange = infer(
+        kserve_service,
+        header + raw,
+        headers={"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"},
+    )
     advertised = oip.BINARY_EXTENSION in ((server_metadata or {}).get("extensions") or [])
     if exchange.status >= 400 and not advertised:
-        not_supported("BinaryTensorData", f"GET /v2 does not list {oip.BINARY_EXTENSION!r} and a binary request "
-                                          f"is answered {exchange.status}")
+        not_supported(
+            "BinaryTensorData",
+            f"GET /v2 does not list {oip.BINARY_EXTENSION!r} and a binary request is answered {exchange.status}",
+        )
     doc = conforms(exchange, "inference_response")
     data = list(oip.flatten(doc["outputs"][0]["data"]))
     assert data == payload["classes"], f"binary input returned classes {data}, expected {payload['classes']}"

@@ -26,3 +26,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # such as a suite run per fault are made once), then the `serial` ones alone, because they
     # measure latency and would be starved of CPU by their neighbours on a 2-core machine.
     config.addinivalue_line("markers", "serial: times requests or CPU; run alone (pytest tests -m serial)")
+    # The generative runtimes need their own venv (kserve_local.generative.env: torch, vLLM, KServe;
+    # 3.7 GB, about 4-6 min to build once per machine, cached). Skip with -m "not generative".
+    config.addinivalue_line("markers", "generative: needs the generative runtimes' venv (built once, cached)")
+    config.addinivalue_line("markers", "vllm: starts vLLM's own server (1.5-7 min to start on 2 cores)")
+    # The slowest self-tests at the end of each pass (as --durations=25 would), so that CI's log
+    # shows where its time went without a command line of its own; an explicit --durations wins.
+    if config.option.durations is None:
+        config.option.durations = 25

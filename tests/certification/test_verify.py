@@ -1,9 +1,15 @@
 """A certification run's bundle is accepted; each tampered or narrowed copy is rejected, by name.
 
-One real certification run on the local target (the full suite, published thresholds) makes the
-bundle; the negative controls change copies of it the way a careless or dishonest submitter
-would, re-computing the manifest where a smart one would, so that it is the cross-checks (JUnit
-against report, counts against checks, checks against the suite) that must catch them.
+One real certification run (the full suite, published thresholds) makes the bundle, against the
+local target's API reached as an existing cluster, since ``--kserve-cluster=local`` itself only
+rehearses (see the rehearsal tests at the end); the negative controls change copies of it the
+way a careless or dishonest submitter would, re-computing the manifest where a smart one would,
+so that it is the cross-checks (JUnit against report, counts against checks, checks against the
+suite) that must catch them.
+
+Serial (``pytest tests -m serial``), as the rehearsal: the run is the whole suite with its load
+and its streaming checks, which three neighbouring self-test processes on two cores starve (CI
+saw vLLM deliver whole streams at their end there, failing StreamIncremental and so the bundle).
 """
 
 from __future__ import annotations
@@ -19,23 +25,50 @@ from typing import Any
 import pytest
 import yaml
 
-from kserve_conformance import bundle, verify
+from kserve_conformance.certification import bundle, verify
+from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
 from tests.controls.runner import REPO, suite_env
 
-IMPLEMENTATION = {"organization": "Example", "project": "kserve-local", "url": "https://example.com",
-                  "version": "0.21.0", "contact": "ops@example.com"}
+pytestmark = pytest.mark.serial
+
+IMPLEMENTATION = {
+    "organization": "Example",
+    "project": "kserve-local",
+    "url": "https://example.com",
+    "version": "0.21.0",
+    "contact": "ops@example.com",
+}
+
+
+def certify(report_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "conformance"),
+        "--rootdir",
+        str(REPO),
+        "-q",
+        "--kserve-certification",
+        f"--kserve-report-dir={report_dir}",
+        *(f"--kserve-implementation-{k}={v}" for k, v in IMPLEMENTATION.items()),
+        *args,
+    ]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1500, env=suite_env())
 
 
 @pytest.fixture(scope="session")
 def certified(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    report_dir = tmp_path_factory.mktemp("certification") / "reports"
-    command = [sys.executable, "-m", "pytest", str(REPO / "conformance"), "--rootdir", str(REPO), "-q",
-               "--certification", f"--report-dir={report_dir}",
-               *(f"--implementation-{k}={v}" for k, v in IMPLEMENTATION.items())]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200, env=suite_env())
-    path = report_dir / "kserve-conformance-kserve-local-0.21.0.tar.gz"
+    work = tmp_path_factory.mktemp("certification")
+    target = LocalTargetProcess(LocalOptions(), state_dir=work / "target")
+    target.start()
+    try:
+        done = certify(work / "reports", "--kserve-cluster=existing", f"--kubeconfig={target.kubeconfig}")
+    finally:
+        target.stop()
+    path = work / "reports" / "kserve-conformance-kserve-local-0.21.0.tar.gz"
     assert path.is_file(), f"no bundle (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
-    assert f"kserve-conformance verify {path}" in done.stdout, done.stdout[-2000:]
+    assert f"kserve-conformance: submission bundle {path}" in done.stdout, done.stdout[-2000:]
     return path
 
 
@@ -64,8 +97,11 @@ def edit_junit(files: dict[str, bytes], change: Callable[[ET.Element], None]) ->
 
 
 def cases(root: ET.Element, check: str) -> list[ET.Element]:
-    return [c for c in root.iter("testcase")
-            if any(p.get("name") == verify.CHECK and p.get("value") == check for p in c.iter("property"))]
+    return [
+        c
+        for c in root.iter("testcase")
+        if any(p.get("name") == verify.CHECK and p.get("value") == check for p in c.iter("property"))
+    ]
 
 
 def core_check(files: dict[str, bytes]) -> dict[str, Any]:
@@ -81,14 +117,20 @@ def test_certification_bundle_is_accepted(certified: Path) -> None:
     assert any(name.startswith("allure-results/") for name in files), sorted(files)
     assert any(name.startswith("load/") for name in files), sorted(files)
     report = yaml.safe_load(files[bundle.REPORT])
-    assert report["mode"] == "certification" and "--certification" in report["command"]
-    assert report["environment"]["suite"] == report["suiteVersion"] and report["environment"]["plugins"]
+    assert report["mode"] == "certification"
+    assert "--kserve-certification" in report["command"]
+    assert report["environment"]["suite"] == report["suiteVersion"]
+    assert report["environment"]["plugins"]
     assert "core:" in files[bundle.LOG].decode(), "the terminal log ends with the summary"
 
 
 def test_edited_report_is_rejected(certified: Path, tmp_path: Path) -> None:
-    path = tampered(tmp_path, certified, lambda f: edit_report(
-        f, lambda r: r["implementation"].update(version="9.9.9")), rehash=False)
+    path = tampered(
+        tmp_path,
+        certified,
+        lambda f: edit_report(f, lambda r: r["implementation"].update(version="9.9.9")),
+        rehash=False,
+    )
     assert f"{bundle.REPORT}: SHA-256 does not match the manifest (edited after the run)" in verify.verify(path)
 
 
@@ -102,22 +144,26 @@ def test_failed_check_removed_from_the_report_is_rejected(certified: Path, tmp_p
     victim = core_check(bundle.read(certified))["name"]
 
     def change(files: dict[str, bytes]) -> None:
-        edit_junit(files, lambda root: [c.append(ET.Element("failure", message="boom"))
-                                        for c in cases(root, victim)])
+        edit_junit(files, lambda root: [c.append(ET.Element("failure", message="boom")) for c in cases(root, victim)])
 
         def drop(report: dict[str, Any]) -> None:
             report["checks"] = [c for c in report["checks"] if c["name"] != victim]
             report["profiles"] = verify.recount(report["checks"])
+
         edit_report(files, drop)
 
     problems = verify.verify(tampered(tmp_path, certified, change))
-    assert any(f"check {victim} " in p and "failed in junit.xml but is missing from the report" in p
-               for p in problems), problems
+    assert any(
+        f"check {victim} " in p and "failed in junit.xml but is missing from the report" in p for p in problems
+    ), problems
 
 
 def test_altered_counts_are_rejected(certified: Path, tmp_path: Path) -> None:
-    path = tampered(tmp_path, certified, lambda f: edit_report(
-        f, lambda r: r["profiles"]["core"].update(passed=r["profiles"]["core"]["passed"] + 1)))
+    path = tampered(
+        tmp_path,
+        certified,
+        lambda f: edit_report(f, lambda r: r["profiles"]["core"].update(passed=r["profiles"]["core"]["passed"] + 1)),
+    )
     assert any("profiles.core.passed" in p and "(altered counts)" in p for p in verify.verify(path))
 
 
@@ -135,12 +181,14 @@ def test_narrowed_selection_is_rejected(certified: Path, tmp_path: Path) -> None
             report["checks"] = [c for c in report["checks"] if c["name"] != victim]
             report["profiles"] = verify.recount(report["checks"])
             report["selection"]["narrowedBy"] = [f"-k not {victim}"]
+
         edit_report(files, narrow)
 
         def drop(root: ET.Element) -> None:
             for suite in root.iter("testsuite"):
                 for case in cases(suite, victim):
                     suite.remove(case)
+
         edit_junit(files, drop)
 
     problems = verify.verify(tampered(tmp_path, certified, change))
@@ -155,10 +203,19 @@ def test_unreleased_suite_version_is_rejected(certified: Path, tmp_path: Path) -
 
 def test_verifier_command_exits_1_with_one_line_per_problem(certified: Path, tmp_path: Path) -> None:
     path = tampered(tmp_path, certified, lambda f: f.pop(bundle.LOG), rehash=False)
-    done = subprocess.run([sys.executable, "-m", "kserve_conformance.cli", "verify", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "kserve_conformance.cli", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and done.stdout.strip().splitlines() == [
-        f"{path}: {bundle.LOG}: listed in the manifest but missing from the bundle (deleted)"], done.stdout
-    ok = subprocess.run([sys.executable, "-m", "kserve_conformance.cli", "verify", str(certified)],
-                        capture_output=True, text=True, timeout=120)
+        f"{path}: {bundle.LOG}: listed in the manifest but missing from the bundle (deleted)"
+    ], done.stdout
+    ok = subprocess.run(
+        [sys.executable, "-m", "kserve_conformance.cli", "verify", str(certified)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and ok.stdout.strip() == f"{certified}: OK", ok.stdout + ok.stderr

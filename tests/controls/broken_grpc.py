@@ -14,8 +14,17 @@ import grpc
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
-DEFECTS = ("not-live", "not-ready", "no-metadata", "model-not-ready", "wrong-metadata-name", "no-id-echo",
-           "wrong-class", "unknown-model-ok", "unknown-model-internal")
+DEFECTS = (
+    "not-live",
+    "not-ready",
+    "no-metadata",
+    "model-not-ready",
+    "wrong-metadata-name",
+    "no-id-echo",
+    "wrong-class",
+    "unknown-model-ok",
+    "unknown-model-internal",
+)
 
 
 class Broken(pb_grpc.GRPCInferenceServiceServicer):
@@ -45,10 +54,12 @@ class Broken(pb_grpc.GRPCInferenceServiceServicer):
             code = grpc.StatusCode.INTERNAL if self.defect == "unknown-model-internal" else grpc.StatusCode.NOT_FOUND
             context.abort(code, f"model {request.model_name} not found")
         classes = [2, 2] if self.defect == "wrong-class" else [1, 1]
-        output = pb.ModelInferResponse.InferOutputTensor(name="output-0", datatype="INT64", shape=[2],
-                                                         contents=pb.InferTensorContents(int64_contents=classes))
-        return pb.ModelInferResponse(model_name=request.model_name, outputs=[output],
-                                     id="" if self.defect == "no-id-echo" else request.id)
+        output = pb.ModelInferResponse.InferOutputTensor(
+            name="output-0", datatype="INT64", shape=[2], contents=pb.InferTensorContents(int64_contents=classes)
+        )
+        return pb.ModelInferResponse(
+            model_name=request.model_name, outputs=[output], id="" if self.defect == "no-id-echo" else request.id
+        )
 
 
 def main() -> None:

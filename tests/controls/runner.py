@@ -84,14 +84,32 @@ def suite_command(report_dir: Path, *args: str) -> list[str]:
     """The suite's command line; the load test, round-trip timings and the rollout/scaling checks
     (each deploys services of its own) only where a control asks (-m)."""
     select = () if "-m" in args else ("-m", "not load and not round_trip and not lifecycle")
-    return [sys.executable, "-m", "pytest", str(REPO / "conformance"), "-p", "no:cacheprovider",
-            f"--report-dir={report_dir}", "--rootdir", str(REPO), "-q", *select, *args]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "conformance"),
+        "-p",
+        "no:cacheprovider",
+        f"--kserve-report-dir={report_dir}",
+        "--rootdir",
+        str(REPO),
+        "-q",
+        *select,
+        *args,
+    ]
 
 
 def run_suite(tmp: Path, *args: str, timeout_s: float = 600, env: dict[str, str] | None = None) -> Run:
     report_dir = tmp / "reports"
-    proc = subprocess.run(suite_command(report_dir, *args), cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout_s, env=suite_env(**(env or {})))
+    proc = subprocess.run(
+        suite_command(report_dir, *args),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=suite_env(**(env or {})),
+    )
     return Run(proc.returncode, proc.stdout + proc.stderr, read_junit(report_dir / "junit.xml"), report_dir)
 
 

@@ -12,13 +12,21 @@ import inspect
 import pkgutil
 
 import kserve_conformance.conformance as package
-from kserve_conformance.spec import Check
-from tests.controls import test_lifecycle_controls, test_load_controls, test_negative_controls, test_v2_controls
+from kserve_conformance.checks.spec import Check
+from tests.controls import (
+    test_lifecycle_controls,
+    test_llm_load_controls,
+    test_load_controls,
+    test_negative_controls,
+    test_openai_controls,
+    test_v2_controls,
+)
 
 # Controls that are test functions of their own rather than entries of a CONTROLS list.
 STANDALONE = {
     "ObservedGeneration": test_negative_controls.test_stale_generation_is_named_in_the_timeout,
     "LoadSLO": test_load_controls.test_one_502_in_a_thousand_fails_on_error_rate_with_the_count,
+    "LLMLoadSLO": test_llm_load_controls.test_one_percent_of_streams_stalling_fails_goodput_on_ttft,
 }
 # Checks that cannot be shown to fail, each with the reason. Empty, and it should stay so.
 EXEMPT: dict[str, str] = {}
@@ -38,8 +46,13 @@ def all_checks() -> dict[str, Check]:
 
 
 def controlled() -> set[str]:
-    lists = (test_negative_controls.CONTROLS, test_v2_controls.CONTROLS, test_v2_controls.GRPC_CONTROLS,
-             test_lifecycle_controls.CONTROLS)
+    lists = (
+        test_negative_controls.CONTROLS,
+        test_v2_controls.CONTROLS,
+        test_v2_controls.GRPC_CONTROLS,
+        test_lifecycle_controls.CONTROLS,
+        test_openai_controls.CONTROLS,
+    )
     return {check.partition("[")[0] for entries in lists for _, check, _ in entries} | set(STANDALONE)
 
 

@@ -5,7 +5,7 @@ Standard mode.
 Standard mode's runs are in test_lifecycle_controls_standard.py (a file per CI process). Each
 run selects only the lifecycle modules (``-m lifecycle``). Faults that break different checks
 share one run, so CI starts five targets for ten controls. A fault that makes a check wait its
-timeout out gets a short ``--scale-timeout``, still long enough for the healthy local target to
+timeout out gets a short ``--kserve-scale-timeout``, still long enough for the healthy local target to
 scale where that run needs it to. Every check also passes on the healthy target in Knative mode
 in README command 1 (CI runs it), which the self-tests do not repeat. The figures measured in
 these runs are printed (``-s``), never asserted.
@@ -22,18 +22,27 @@ import pytest
 from tests.conftest import ISVC_CRD
 from tests.controls.runner import Run, run_suite
 
-BASE = ("-m", "lifecycle", f"--local-crd={ISVC_CRD}", "--ready-timeout=60", "--traffic-timeout=60",
-        "--request-timeout=30")
+BASE = (
+    "-m",
+    "lifecycle",
+    f"--kserve-local-crd={ISVC_CRD}",
+    "--kserve-ready-timeout=60",
+    "--kserve-traffic-timeout=60",
+    "--kserve-request-timeout=30",
+)
 # The local target scales to zero about 15 s after the last request (a 6 s window, then its grace
 # period) and up under load within about as long; a fault that stops scaling fails after this.
-SHORT = "--scale-timeout=35"
+SHORT = "--kserve-scale-timeout=35"
+# A run in which AutoscaleUp must pass needs room for new replicas to start: under CI's parallel
+# self-tests (four suites on two cores) a model server has taken more than 35 s to become ready.
+ROOMY = "--kserve-scale-timeout=90"
 
 # name: (faults joined by "+", further options)
 RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "never": ("canary-ignored+never-scale-to-zero+no-scale-down", (SHORT,)),
+    "never": ("canary-ignored+never-scale-to-zero+no-scale-down", (ROOMY,)),
     "drops": ("rollout-drops+no-activator+no-autoscale", (SHORT,)),
     # the rollout breaks at its last step; the cold start is judged by an impossible ceiling
-    "rollback-ceiling": ("rollback-ignored", (SHORT, "--cold-start-ceiling=0.001", "-k", "not autoscale")),
+    "rollback-ceiling": ("rollback-ignored", (SHORT, "--kserve-cold-start-ceiling=0.001", "-k", "not autoscale")),
 }
 
 CONTROLS = [
@@ -46,7 +55,7 @@ CONTROLS = [
     ("drops", "ColdStart", "predict answered 503"),
     ("drops", "AutoscaleUp", "ready replicas stayed at 1 (minReplicas 1)"),
     ("rollback-ceiling", "CanaryRollback", "requests after the rollback were not answered by the previous revision"),
-    ("rollback-ceiling", "ColdStart", "above the --cold-start-ceiling of 0.001 s"),
+    ("rollback-ceiling", "ColdStart", "above the --kserve-cold-start-ceiling of 0.001 s"),
 ]
 # The checks that must pass in a run (its faults break only the others).
 PASSES = {
@@ -57,16 +66,22 @@ PASSES = {
 KNATIVE_ONLY = ("CanaryTrafficSplit", "CanaryPromotion", "CanaryRollback", "ScaleToZero", "ColdStart")
 
 
-def suite_runs(tmp_path_factory: pytest.TempPathFactory,
-               table: dict[str, tuple[str, tuple[str, ...]]]) -> Callable[[str], Run]:
+def suite_runs(
+    tmp_path_factory: pytest.TempPathFactory, table: dict[str, tuple[str, tuple[str, ...]]]
+) -> Callable[[str], Run]:
     """The runs of ``table`` by name, each made once (the module's controls share them)."""
     cache: dict[str, Run] = {}
 
     def run(name: str) -> Run:
         if name not in cache:
             faults, extra = table[name]
-            cache[name] = run_suite(tmp_path_factory.mktemp(name), *BASE, *extra,
-                                    *(f"--local-fault={f}" for f in faults.split("+") if f), timeout_s=900)
+            cache[name] = run_suite(
+                tmp_path_factory.mktemp(name),
+                *BASE,
+                *extra,
+                *(f"--kserve-local-fault={f}" for f in faults.split("+") if f),
+                timeout_s=900,
+            )
             print_figures(name, cache[name].report_dir / "junit.xml")
         return cache[name]
 
@@ -103,17 +118,22 @@ def test_lifecycle_checks_pass_where_their_part_is_healthy(runs, run_name: str) 
 
 def test_dependent_checks_skip_after_a_failure(runs) -> None:
     """A check whose predecessor failed is skipped with the reason, not failed a second time."""
-    for name, check, reason in (("never", "CanaryPromotion", "CanaryTrafficSplit did not pass"),
-                                ("never", "ColdStart", "never scaled to zero"),
-                                ("drops", "CanaryRollback", "CanaryPromotion did not pass"),
-                                ("drops", "AutoscaleDown", "AutoscaleUp did not pass")):
+    for name, check, reason in (
+        ("never", "CanaryPromotion", "CanaryTrafficSplit did not pass"),
+        ("never", "ColdStart", "never scaled to zero"),
+        ("drops", "CanaryRollback", "CanaryPromotion did not pass"),
+        ("drops", "AutoscaleDown", "AutoscaleUp did not pass"),
+    ):
         verdict = next(iter(runs(name).matching(check).values()))
         assert verdict.outcome == "skipped" and reason in verdict.message, (check, verdict)
 
 
-@pytest.mark.parametrize(("run_name", "expected"), [
-    ("rollback-ceiling", {"idle-to-zero-s", "cold-start-s"}),  # the cold start is measured, then judged
-])
+@pytest.mark.parametrize(
+    ("run_name", "expected"),
+    [
+        ("rollback-ceiling", {"idle-to-zero-s", "cold-start-s"}),  # the cold start is measured, then judged
+    ],
+)
 def test_report_carries_the_figures(runs, run_name: str, expected: set[str]) -> None:
     import yaml
 

@@ -2,7 +2,10 @@
 passing on the healthy target, and the Knative-only checks *not supported* (nothing created).
 
 The runs and helpers are test_lifecycle_controls.py's; this module holds the Standard-mode runs
-so that CI's parallel pass (a file per process) can run them beside the Knative ones.
+so that they can run apart from the Knative ones: serial (``pytest tests -m serial``), because the
+HPA scales on the predictor's CPU utilization, which three neighbouring self-test processes on
+two cores take away (CI saw AutoscaleUp fail there: one replica at 4 concurrent for 90 s), while
+Knative's autoscaler counts concurrent requests, which they do not change.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from tests.controls import test_lifecycle_controls as knative
 from tests.controls.runner import Run
 
 RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "standard-no-autoscale": ("no-autoscale", ("--local-deployment-mode=Standard", knative.SHORT)),
-    "standard": ("", ("--local-deployment-mode=Standard", "--scale-timeout=90", "-k", "autoscale")),
+    "standard-no-autoscale": ("no-autoscale", ("--kserve-local-deployment-mode=Standard", knative.SHORT)),
+    "standard": ("", ("--kserve-local-deployment-mode=Standard", "--kserve-scale-timeout=90", "-k", "autoscale")),
 }
 KNATIVE_ONLY = knative.KNATIVE_ONLY
+
+pytestmark = pytest.mark.serial
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,12 @@ import pytest
 from tests.conftest import ISVC_CRD
 from tests.controls.runner import Run, run_suite
 
-BASE = ("--services=sklearn-iris", "--ready-timeout=30", "--consistency-timeout=10", f"--local-crd={ISVC_CRD}")
+BASE = (
+    "--kserve-services=sklearn-iris",
+    "--kserve-ready-timeout=30",
+    "--kserve-consistency-timeout=10",
+    f"--kserve-local-crd={ISVC_CRD}",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         key = " ".join(faults + extra)
         if key not in cache:
             tmp = tmp_path_factory.mktemp("run")
-            cache[key] = run_suite(tmp, *BASE, *extra, *(f"--local-fault={f}" for f in faults))
+            cache[key] = run_suite(tmp, *BASE, *extra, *(f"--kserve-local-fault={f}" for f in faults))
         return cache[key]
 
     return run  # type: ignore[return-value]
@@ -68,7 +73,9 @@ def test_check_fails_naming_the_defect(runs, fault: str, check: str, words: str)
 
 
 def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=20", "--local-fault=never-ready")
+    run = run_suite(
+        tmp_path, "--kserve-services=sklearn-iris", "--kserve-ready-timeout=20", "--kserve-local-fault=never-ready"
+    )
     verdict = run.failed("StatusURL")
     assert "not Ready after 20s" in verdict.message and "IngressReady=False" in verdict.message, verdict.message
     diagnostics = list((run.report_dir / "diagnostics").glob("*/events.txt"))
@@ -77,7 +84,13 @@ def test_never_ready_fails_with_conditions_and_diagnostics(tmp_path: Path) -> No
 
 
 def test_stale_generation_is_named_in_the_timeout(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--services=sklearn-iris", "--ready-timeout=8", "--local-fault=stale-generation",
-                    "-k", "observed_generation")
+    run = run_suite(
+        tmp_path,
+        "--kserve-services=sklearn-iris",
+        "--kserve-ready-timeout=8",
+        "--kserve-local-fault=stale-generation",
+        "-k",
+        "observed_generation",
+    )
     verdict = run.failed("ObservedGeneration")
     assert "status.observedGeneration 0 < metadata.generation 1" in verdict.message, verdict.message

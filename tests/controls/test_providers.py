@@ -1,4 +1,4 @@
-"""One code path after the provider: ``--cluster=existing`` against the local target's API, with
+"""One code path after the provider: ``--kserve-cluster=existing`` against the local target's API, with
 each ingress discovery method that can run here; and bad input ending in one line. (The whole
 suite in each URL mode: test_url_modes.py.)"""
 
@@ -24,34 +24,49 @@ def passed_all(run: Run) -> None:
 
 
 def test_existing_with_explicit_ingress_endpoint(target: LocalTargetProcess, tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
-                    f"--ingress-endpoint={target.info['gateway']}", "-k", "ingress_routes_host or predict_tutorial")
+    run = run_suite(
+        tmp_path,
+        "--kserve-cluster=existing",
+        f"--kubeconfig={target.kubeconfig}",
+        f"--kserve-ingress-endpoint={target.info['gateway']}",
+        "-k",
+        "ingress_routes_host or predict_tutorial",
+    )
     passed_all(run)
-    assert report(run)["cluster"]["ingressEndpoint"]["foundBy"] == "--ingress-endpoint"
+    assert report(run)["cluster"]["ingressEndpoint"]["foundBy"] == "--kserve-ingress-endpoint"
 
 
-def test_existing_with_ingress_from_environment(target: LocalTargetProcess, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_existing_with_ingress_from_environment(
+    target: LocalTargetProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KSERVE_INGRESS_HOST_PORT", target.info["gateway"])
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-k", "predict_tutorial")
+    run = run_suite(
+        tmp_path, "--kserve-cluster=existing", f"--kubeconfig={target.kubeconfig}", "-k", "predict_tutorial"
+    )
     passed_all(run)
     assert report(run)["cluster"]["ingressEndpoint"]["foundBy"] == "KSERVE_INGRESS_HOST_PORT"
 
 
-def test_existing_leaves_a_given_namespace_and_removes_its_services(target: LocalTargetProcess,
-                                                                    tmp_path: Path) -> None:
+def test_existing_leaves_a_given_namespace_and_removes_its_services(target: LocalTargetProcess, tmp_path: Path) -> None:
     from kubernetes import client
 
     from kserve_conformance.providers.base import api_client
 
     api = api_client(target.kubeconfig, None)
     client.CoreV1Api(api).create_namespace({"metadata": {"name": "kubeflow-user-example-com"}})
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
-                    "--namespace=kubeflow-user-example-com", "-k", "predict_tutorial")
+    run = run_suite(
+        tmp_path,
+        "--kserve-cluster=existing",
+        f"--kubeconfig={target.kubeconfig}",
+        "--kserve-test-namespace=kubeflow-user-example-com",
+        "-k",
+        "predict_tutorial",
+    )
     passed_all(run)
     assert client.CoreV1Api(api).read_namespace("kubeflow-user-example-com").status.phase == "Active"
     left = client.CustomObjectsApi(api).list_namespaced_custom_object(
-        "serving.kserve.io", "v1beta1", "kubeflow-user-example-com", "inferenceservices")["items"]
+        "serving.kserve.io", "v1beta1", "kubeflow-user-example-com", "inferenceservices"
+    )["items"]
     assert left == []
 
 
@@ -68,51 +83,61 @@ def one_line_error(run: Run, *words: str) -> str:
 
 def test_unreachable_cluster(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
-        "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}]}))
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "gone",
+                "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
+            }
+        )
+    )
     start = time.monotonic()
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={kubeconfig}")
+    run = run_suite(tmp_path, "--kserve-cluster=existing", f"--kubeconfig={kubeconfig}")
     one_line_error(run, "cannot reach the Kubernetes API at http://127.0.0.1:9", "KUBECONFIG")
     print(f"unreachable cluster reported in {time.monotonic() - start:.1f}s")
 
 
 def test_missing_kubeconfig(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={tmp_path / 'nope'}")
+    run = run_suite(tmp_path, "--kserve-cluster=existing", f"--kubeconfig={tmp_path / 'nope'}")
     one_line_error(run, "no kubeconfig at", "--kubeconfig")
 
 
 @pytest.mark.parametrize("target", [LocalOptions(faults=("no-kserve",))], indirect=True)
 def test_cluster_without_kserve(target: LocalTargetProcess, tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}")
+    run = run_suite(tmp_path, "--kserve-cluster=existing", f"--kubeconfig={target.kubeconfig}")
     one_line_error(run, "KServe is not installed", "install KServe")
 
 
 @pytest.mark.parametrize("target", [LocalOptions(faults=("forbid-create",))], indirect=True)
 def test_forbidden_verb(target: LocalTargetProcess, tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}")
+    run = run_suite(tmp_path, "--kserve-cluster=existing", f"--kubeconfig={target.kubeconfig}")
     one_line_error(run, "forbidden to create inferenceservices", "RBAC")
 
 
 def test_given_namespace_must_exist(target: LocalTargetProcess, tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "--namespace=absent")
+    run = run_suite(
+        tmp_path, "--kserve-cluster=existing", f"--kubeconfig={target.kubeconfig}", "--kserve-test-namespace=absent"
+    )
     one_line_error(run, "namespace absent does not exist")
 
 
 def test_invalid_option_value(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--cluster=minikube")
-    assert run.returncode == 4 and "invalid choice: 'minikube'" in run.output
+    run = run_suite(tmp_path, "--kserve-cluster=minikube")
+    assert run.returncode == 4
+    assert "invalid choice: 'minikube'" in run.output
 
 
 def test_unknown_local_fault(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--local-fault=bogus")
+    run = run_suite(tmp_path, "--kserve-local-fault=bogus")
     one_line_error(run, "unknown fault 'bogus'")
 
 
 def test_bad_storage_map(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--storage-uri-map=gs://no-target")
+    run = run_suite(tmp_path, "--kserve-storage-uri-map=gs://no-target")
     one_line_error(run, "expected FROM=TO")
 
 
@@ -127,10 +152,27 @@ def test_interrupted_run_leaves_nothing_behind(target: LocalTargetProcess, tmp_p
     from kserve_conformance.providers.base import api_client
     from tests.controls.runner import REPO, as_a_user_would, suite_env
 
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "conformance"), "--cluster=existing",
-           f"--kubeconfig={target.kubeconfig}", f"--report-dir={tmp_path}", "-p", "no:cacheprovider", "-s"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=suite_env(PYTHONUNBUFFERED="1"), preexec_fn=as_a_user_would)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "conformance"),
+        "--kserve-cluster=existing",
+        f"--kubeconfig={target.kubeconfig}",
+        f"--kserve-report-dir={tmp_path}",
+        "-p",
+        "no:cacheprovider",
+        "-s",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=suite_env(PYTHONUNBUFFERED="1"),
+        preexec_fn=as_a_user_would,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if "created namespace" in line:
@@ -138,8 +180,9 @@ def test_interrupted_run_leaves_nothing_behind(target: LocalTargetProcess, tmp_p
     proc.send_signal(signal.SIGINT)
     output = proc.communicate(timeout=120)[0]
     core = client.CoreV1Api(api_client(target.kubeconfig, None))
-    left = [ns.metadata.name for ns in core.list_namespace().items
-            if ns.metadata.name.startswith("kserve-conformance-")]
+    left = [
+        ns.metadata.name for ns in core.list_namespace().items if ns.metadata.name.startswith("kserve-conformance-")
+    ]
     assert left == [], f"namespaces left behind: {left}\n{output[-3000:]}"
 
 
@@ -149,18 +192,22 @@ EXPOSURES = {
 }
 
 
-@pytest.mark.parametrize("target", [LocalOptions(ingress_exposure=e) for e, _ in EXPOSURES.values()],
-                         ids=EXPOSURES.keys(), indirect=True)
+@pytest.mark.parametrize(
+    "target", [LocalOptions(ingress_exposure=e) for e, _ in EXPOSURES.values()], ids=EXPOSURES.keys(), indirect=True
+)
 def test_ingress_discovery_methods(target: LocalTargetProcess, tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}", "-k", "predict_tutorial")
+    run = run_suite(
+        tmp_path, "--kserve-cluster=existing", f"--kubeconfig={target.kubeconfig}", "-k", "predict_tutorial"
+    )
     passed_all(run)
     expected = dict(EXPOSURES.values())[target.options.ingress_exposure]
     assert report(run)["cluster"]["ingressEndpoint"]["foundBy"].startswith(expected)
 
 
 @pytest.mark.parametrize("target", [LocalOptions(ingress_exposure="ClusterIP")], indirect=True)
-def test_ingress_by_port_forward_started_and_stopped_by_the_suite(target: LocalTargetProcess, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ingress_by_port_forward_started_and_stopped_by_the_suite(
+    target: LocalTargetProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json as jsonlib
     import stat
 
@@ -171,15 +218,31 @@ def test_ingress_by_port_forward_started_and_stopped_by_the_suite(target: LocalT
     log = tmp_path / "kubectl.log"
     monkeypatch.setenv("FAKE_KUBECTL_LOG", str(log))
     monkeypatch.setenv("FAKE_FORWARD_TARGET", target.info["gateway"])
-    run = run_suite(tmp_path, "--cluster=existing", f"--kubeconfig={target.kubeconfig}",
-                    f"--kind-kubectl-bin={fake}", "-k", "predict_tutorial")
+    run = run_suite(
+        tmp_path,
+        "--kserve-cluster=existing",
+        f"--kubeconfig={target.kubeconfig}",
+        f"--kind-kubectl-bin={fake}",
+        "-k",
+        "predict_tutorial",
+    )
     passed_all(run)
-    assert report(run)["cluster"]["ingressEndpoint"]["foundBy"] == \
-        "kubectl port-forward to istio-system/istio-ingressgateway"
+    assert (
+        report(run)["cluster"]["ingressEndpoint"]["foundBy"]
+        == "kubectl port-forward to istio-system/istio-ingressgateway"
+    )
     argv = jsonlib.loads(log.read_text().splitlines()[0])
-    assert argv == ["--kubeconfig", str(target.kubeconfig), "port-forward", "-n", "istio-system",
-                    "service/istio-ingressgateway", f":{target.info['gateway'].rsplit(':', 1)[1]}",
-                    "--address", "127.0.0.1"]
+    assert argv == [
+        "--kubeconfig",
+        str(target.kubeconfig),
+        "port-forward",
+        "-n",
+        "istio-system",
+        "service/istio-ingressgateway",
+        f":{target.info['gateway'].rsplit(':', 1)[1]}",
+        "--address",
+        "127.0.0.1",
+    ]
     import psutil
 
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(fake) in " ".join(p.info["cmdline"] or [])]

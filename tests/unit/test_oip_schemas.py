@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kserve_conformance import oip
+from kserve_conformance.dataplane import oip
 
 
 def upstream(reference: Path) -> dict[str, Any]:
@@ -38,8 +38,10 @@ def differences(name: str, ours_all: dict[str, Any], theirs_all: dict[str, Any])
         found.append(f"{name}: an addition must quote the spec and name its source")
     want = set(theirs.get("required", [])) | set(additions.get("required", []))
     if set(ours.get("required", [])) != want:
-        found.append(f"{name}: requires {sorted(ours.get('required', []))}, upstream "
-                     f"{sorted(theirs.get('required', []))} plus declared additions {additions.get('required', [])}")
+        found.append(
+            f"{name}: requires {sorted(ours.get('required', []))}, upstream "
+            f"{sorted(theirs.get('required', []))} plus declared additions {additions.get('required', [])}"
+        )
     if ours.get("type") != theirs.get("type"):
         found.append(f"{name}: type {ours.get('type')} vs upstream {theirs.get('type')}")
     for prop, schema in ours.get("properties", {}).items():
@@ -61,16 +63,23 @@ def test_schema_agrees_with_the_upstream_openapi(reference: Path, name: str) -> 
 def test_every_upstream_response_schema_is_validated(reference: Path) -> None:
     """The response objects a check reads must all be here (requests and parameters are not judged)."""
     responses = {n for n in upstream(reference) if n.endswith("_response") and "error" not in n} | {
-        "inference_error_response"}
+        "inference_error_response"
+    }
     assert responses <= set(oip.schemas()), sorted(responses - set(oip.schemas()))
 
 
-@pytest.mark.parametrize(("drift", "words"), [
-    ({"required": ["name", "version"]}, "requires ['name', 'version']"),
-    ({"x-spec-additions": {"required": ["name"]}}, "an addition must quote the spec"),
-    ({"properties": {"name": {"type": "integer"}}}, "metadata_server_response.name: type integer vs upstream string"),
-    ({"properties": {"vendor": {"type": "string"}}}, "vendor is not in the upstream schema"),
-])
+@pytest.mark.parametrize(
+    ("drift", "words"),
+    [
+        ({"required": ["name", "version"]}, "requires ['name', 'version']"),
+        ({"x-spec-additions": {"required": ["name"]}}, "an addition must quote the spec"),
+        (
+            {"properties": {"name": {"type": "integer"}}},
+            "metadata_server_response.name: type integer vs upstream string",
+        ),
+        ({"properties": {"vendor": {"type": "string"}}}, "vendor is not in the upstream schema"),
+    ],
+)
 def test_a_drifted_schema_is_caught(reference: Path, drift: dict[str, Any], words: str) -> None:
     ours = dict(oip.schemas())
     ours["metadata_server_response"] = ours["metadata_server_response"] | drift

@@ -16,16 +16,22 @@ from tests.controls.runner import REPO, suite_env
 
 
 def collected(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, env=suite_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=suite_env(),
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout.strip().splitlines()[-1].split(" in ")[0]  # "68 tests collected"
 
 
-@pytest.mark.parametrize("option", ["--report-dir", "--kubeconfig", "--local-crd"])
+@pytest.mark.parametrize("option", ["--kserve-report-dir", "--kubeconfig", "--kserve-local-crd"])
 def test_space_and_equals_forms_collect_the_same(tmp_path: Path, option: str) -> None:
     value = tmp_path / "value"
-    if option == "--report-dir":
+    if option == "--kserve-report-dir":
         value.mkdir()
     else:
         value.write_text("apiVersion: v1\n")
@@ -35,6 +41,12 @@ def test_space_and_equals_forms_collect_the_same(tmp_path: Path, option: str) ->
 
 def test_the_default_run_is_the_checks_only() -> None:
     """The control: what both forms must agree with is the suite's own 'testpaths'."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, env=suite_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=suite_env(),
+    )
     assert "tests/" not in done.stdout and "conformance/" in done.stdout, done.stdout[-2000:]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kserve_conformance.report import ConformanceReport, Result
+from kserve_conformance.reporting.report import ConformanceReport, Result
 
 
 class Config:
@@ -36,24 +36,29 @@ def test_one_failed_core_check_fails_the_profile() -> None:
 
 
 def test_counts_are_per_check_and_items_are_listed_under_it() -> None:
-    doc = report(*[("ErrorResponse", "core", "passed")] * 3, ("ErrorResponse", "core", "failed"),
-                 ("Infer", "core", "passed"))
+    doc = report(
+        *[("ErrorResponse", "core", "passed")] * 3, ("ErrorResponse", "core", "failed"), ("Infer", "core", "passed")
+    )
     core = doc["profiles"]["core"]
     assert (core["checks"], core["failed"], core["passed"]) == (2, 1, 1)
     assert core["failedTests"] == ["ErrorResponse"]
     entry = next(c for c in doc["checks"] if c["name"] == "ErrorResponse")
-    assert entry["outcome"] == "failed" and len(entry["items"]) == 4
+    assert entry["outcome"] == "failed"
+    assert len(entry["items"]) == 4
     assert [i["outcome"] for i in entry["items"]].count("failed") == 1
 
 
-@pytest.mark.parametrize(("outcome", "result", "listed"), [
-    ("not-supported", "partial", "unsupportedTests"),
-    ("known-deviation", "partial", "knownDeviationTests"),
-    ("skipped", "partial", "skippedTests"),
-    ("invalid", "partial", "invalidTests"),
-    ("not-applicable", "success", "notApplicableTests"),
-    ("passed", "success", None),
-])
+@pytest.mark.parametrize(
+    ("outcome", "result", "listed"),
+    [
+        ("not-supported", "partial", "unsupportedTests"),
+        ("known-deviation", "partial", "knownDeviationTests"),
+        ("skipped", "partial", "skippedTests"),
+        ("invalid", "partial", "invalidTests"),
+        ("not-applicable", "success", "notApplicableTests"),
+        ("passed", "success", None),
+    ],
+)
 def test_profile_result_for_each_outcome_beside_a_pass(outcome: str, result: str, listed: str | None) -> None:
     profile = report(("Infer", "extended", "passed"), ("VersionedInfer", "extended", outcome))["profiles"]["extended"]
     assert profile["result"] == result
@@ -63,14 +68,22 @@ def test_profile_result_for_each_outcome_beside_a_pass(outcome: str, result: str
 
 def test_a_check_that_passed_somewhere_and_was_not_applicable_elsewhere_passed() -> None:
     doc = report(("ModelReadyV1", "core", "passed"), ("ModelReadyV1", "core", "not-applicable"))
-    assert doc["profiles"]["core"]["passed"] == 1 and doc["profiles"]["core"]["notApplicable"] == 0
+    assert doc["profiles"]["core"]["passed"] == 1
+    assert doc["profiles"]["core"]["notApplicable"] == 0
 
 
 def test_counts_add_up_to_the_checks() -> None:
     outcomes = ("passed", "failed", "skipped", "not-supported", "not-applicable", "known-deviation", "invalid")
     doc = report(*[(f"C{i}", "extended", o) for i, o in enumerate(outcomes)])
     p = doc["profiles"]["extended"]
-    counted = (p["passed"] + p["failed"] + p["skipped"] + p["notSupported"] + p["notApplicable"]
-               + p["knownDeviations"] + p["invalid"])
+    counted = (
+        p["passed"]
+        + p["failed"]
+        + p["skipped"]
+        + p["notSupported"]
+        + p["notApplicable"]
+        + p["knownDeviations"]
+        + p["invalid"]
+    )
     assert counted == p["checks"] == len(outcomes)
     assert p["result"] == "failure"

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kserve_conformance.urls import IngressConfig, TemplateError, expected_urls, normalize_mode, render, service_mode
+from kserve_conformance.cluster.urls import (
+    IngressConfig,
+    TemplateError,
+    expected_urls,
+    normalize_mode,
+    render,
+    service_mode,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +23,12 @@ def upstream(reference: Path) -> IngressConfig:
     cm = yaml.safe_load((reference / "kserve" / "config" / "inferenceservice-config.yaml").read_text())
     ingress = json.loads(cm["data"]["ingress"])
     deploy = json.loads(cm["data"]["deploy"])
-    return IngressConfig(default_mode=normalize_mode(deploy["defaultDeploymentMode"]),
-                         ingress_domain=ingress["ingressDomain"], domain_template=ingress["domainTemplate"],
-                         url_scheme=ingress["urlScheme"])
+    return IngressConfig(
+        default_mode=normalize_mode(deploy["defaultDeploymentMode"]),
+        ingress_domain=ingress["ingressDomain"],
+        domain_template=ingress["domainTemplate"],
+        url_scheme=ingress["urlScheme"],
+    )
 
 
 def test_upstream_default_mode_is_knative_under_its_old_name(upstream: IngressConfig) -> None:
@@ -40,8 +50,10 @@ def test_standard_url_from_upstream_domain_template(upstream: IngressConfig) -> 
 
 def test_tutorial_custom_knative_domain() -> None:
     config = IngressConfig(knative_domain="example.it")
-    assert expected_urls("sklearn-iris", "kserve-test", "Knative", config).url == \
-        "http://sklearn-iris.kserve-test.example.it"
+    assert (
+        expected_urls("sklearn-iris", "kserve-test", "Knative", config).url
+        == "http://sklearn-iris.kserve-test.example.it"
+    )
 
 
 def test_path_based_routing() -> None:

@@ -40,6 +40,9 @@ def test_actionlint_would_catch_a_broken_workflow(tmp_path: Path) -> None:
 def test_workflow_runs_the_suite_on_kind_and_uploads_reports() -> None:
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["kind"]["steps"]
     runs = " ".join(s.get("run", "") for s in steps)
-    assert "pytest --cluster=kind" in runs and "--kserve-version" in runs and "--deployment-mode" in runs
+    assert "pytest --kserve-cluster=kind" in runs
+    assert "--kserve-version" in runs
+    assert "--kserve-deployment-mode" in runs
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
-    assert upload["with"]["path"] == "reports/" and upload["if"] == "always()"
+    assert upload["with"]["path"] == "reports/"
+    assert upload["if"] == "always()"

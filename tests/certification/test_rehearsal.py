@@ -1,0 +1,44 @@
+"""A certification run on the local target is a rehearsal: it runs end to end and says it is not a submission.
+
+Serial (``pytest tests -m serial``): it is the whole suite, load included, at the rate the local
+target declares it holds, and a neighbouring suite run would starve that load of CPU.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kserve_conformance.certification import bundle, verify
+from tests.certification.test_verify import certify
+
+pytestmark = pytest.mark.serial
+
+
+@pytest.fixture(scope="session")
+def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """A certification run on the local target, as a newcomer would type it: a rehearsal, end to end."""
+    report_dir = tmp_path_factory.mktemp("rehearsal") / "reports"
+    done = certify(report_dir)
+    return done, report_dir / "kserve-conformance-kserve-local-0.21.0-rehearsal.tar.gz"
+
+
+def test_a_rehearsal_runs_end_to_end_and_says_it_is_not_a_submission(rehearsed) -> None:
+    done, path = rehearsed
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert f"kserve-conformance: rehearsal bundle (not a submission) {path}" in done.stdout, done.stdout[-2000:]
+    report = yaml.safe_load(bundle.read(path)[bundle.REPORT])
+    assert report["mode"] == "rehearsal" and "stands in for KServe" in report["rehearsal"], report["mode"]
+    assert report["load"]["rate"] == 200 and "embedded local target" in report["load"]["why"], report["load"]
+    assert report["profiles"]["core"]["result"] == "success", report["profiles"]
+
+
+def test_the_verifier_tells_a_rehearsal_from_a_submission(rehearsed) -> None:
+    _, path = rehearsed
+    problems = verify.verify(path)
+    assert any(
+        "a rehearsal, not a submission: the embedded local target stands in for KServe" in p for p in problems
+    ), problems
