@@ -5,7 +5,8 @@ The suite runs in data-plane mode (``--kserve-endpoint --kserve-protocol openai`
 local target's Hugging Face runtime) that applies named defects after repairing the upstream's own
 known deviations. Defects joined by "+" share one suite run: each breaks a different check, so
 every check still fails for its own defect, and a handful of runs cover every check. One more run,
-with no defect, shows the repaired proxy passes every core check.
+with no defect, shows the repaired proxy passes every core check; it runs in the serial pass, as
+StreamIncremental judges arrival times.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def test_openai_check_fails_naming_the_defect(runs: Callable[[str], Run], defect
     assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"
 
 
+@pytest.mark.serial  # StreamIncremental judges arrival times: not beside three other suites
 def test_the_repaired_proxy_passes_every_core_check(runs: Callable[[str], Run]) -> None:
     """No defect: every core openai check passes through the proxy, so each failure above is the defect's."""
     import yaml

@@ -26,7 +26,10 @@ MODES = {
 # code for every protocol, so the generative runtimes (a minute of CPU each to start, on a machine
 # shared with three other self-test processes) come in once: the Hugging Face one, in path-based
 # routing, where the OpenAI prefix follows a path of KServe's making. Command 1 and the
-# certification run in test_verify.py run every service, vLLM's included.
+# certification run in test_verify.py run every service, vLLM's included. StreamIncremental is left
+# out here: it judges arrival times, and CI's parallel pass once saw the runtime's whole stream
+# arrive in one piece beside three other suites; it is proven where nothing else runs (command 1,
+# the serial pass), and the gateway's streaming by causal order in test_gateway_streaming.py.
 CLASSIC = "sklearn-iris,sklearn-iris-v2"
 SERVICES = {mode: CLASSIC for mode in MODES} | {"path-based": f"{CLASSIC},llm-huggingface"}
 
@@ -48,13 +51,16 @@ def test_existing_passes_against_local_target_in_each_url_mode(
         f"--kubeconfig={target.kubeconfig}",
         "-m",
         "not load and not lifecycle and not llm_load",
+        "-k",
+        "not test_stream_incremental",
         "--benchmark-disable",
         f"--kserve-services={services}",
     )
     passed_all(run)
     assert run.outcome("test_v1_predict") == "passed"
     if "llm-huggingface" in services:  # the openai checks ran, through this mode's URLs
-        assert {v.outcome for v in run.matching("StreamIncremental").values()} == {"passed"}
+        for check in ("ModelList", "StreamDone", "ClientParses"):
+            assert {v.outcome for v in run.matching(check).values()} == {"passed"}, check
     doc = report(run)
     assert doc["cluster"]["provider"] == "existing"
     assert doc["cluster"]["ingressEndpoint"]["foundBy"] == "load balancer of istio-system/istio-ingressgateway"
