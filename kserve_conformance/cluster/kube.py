@@ -181,35 +181,20 @@ class InferenceServices:
                 raise
 
     def wait_gone(self, name: str, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                obj = self.get(name)
-            except ApiException as err:
-                if err.status == 404:
-                    return
-                raise
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(
-                    f"InferenceService {self.namespace}/{name} still present "
-                    f"{timeout_s:.0f}s after deletion (finalizers: "
-                    f"{obj['metadata'].get('finalizers', [])})"
-                )
-            w = watch.Watch()
-            for event in w.stream(
-                self.custom.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                field_selector=f"metadata.name={name}",
-                resource_version=obj["metadata"]["resourceVersion"],
-                timeout_seconds=max(1, int(min(remaining, 30))),
-            ):
-                if event["type"] == "DELETED":
-                    w.stop()
-                    return
+        def still_there(obj: Any) -> str:
+            return (
+                f"InferenceService {self.namespace}/{name} still present {timeout_s:.0f}s after deletion "
+                f"(finalizers: {obj['metadata'].get('finalizers', [])})"
+            )
+
+        wait_deleted(
+            lambda: self.get(name),
+            lambda obj: str(obj["metadata"]["resourceVersion"]),
+            still_there,
+            (self.custom.list_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL),
+            name,
+            timeout_s,
+        )
 
     # --- diagnostics ---------------------------------------------------------------------------
     def diagnostics(self, name: str, log_lines: int = 50) -> dict[str, str]:
@@ -261,24 +246,51 @@ def unavailable(err: ApiException) -> str:
 
 def wait_namespace_gone(core: client.CoreV1Api, name: str, timeout_s: float) -> None:
     """Deleting a namespace only starts it: wait until its contents and it are really gone."""
+
+    def version(ns: Any) -> str:
+        assert ns.metadata is not None  # a namespace read from the server has its metadata
+        return str(ns.metadata.resource_version)
+
+    def still_there(ns: Any) -> str:
+        phase = ns.status.phase if ns.status else None
+        return f"namespace {name} still {phase} {timeout_s:.0f}s after deletion"
+
+    wait_deleted(lambda: core.read_namespace(name), version, still_there, (core.list_namespace,), name, timeout_s)
+
+
+def wait_deleted(
+    read: Callable[[], Any],
+    version: Callable[[Any], str],
+    still_there: Callable[[Any], str],
+    list_call: tuple[Any, ...],
+    name: str,
+    timeout_s: float,
+) -> None:
+    """Until ``read`` answers 404: between reads, watch the one object from the version read.
+
+    Deletion waits on finalizers, so the object may stay for minutes; a watch from the version just
+    read sees the DELETED event the moment it happens, and a watch that ends without it (each lasts
+    at most 30 s) reads again, so a missed event costs one read, never the deadline.
+    ``list_call`` is the client's list method and its positional arguments, given to the watch as
+    they are (the client reads the method's docstring for the type it returns).
+    ``still_there(obj)`` is the timeout's message, from the last object read.
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            ns = core.read_namespace(name)
+            obj = read()
         except ApiException as err:
             if err.status == 404:
                 return
             raise
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            phase = ns.status.phase if ns.status else None
-            raise TimeoutError(f"namespace {name} still {phase} {timeout_s:.0f}s after deletion")
-        assert ns.metadata is not None  # a namespace read from the server has its metadata
+            raise TimeoutError(still_there(obj))
         w = watch.Watch()
         for event in w.stream(
-            core.list_namespace,
+            *list_call,
             field_selector=f"metadata.name={name}",
-            resource_version=ns.metadata.resource_version,
+            resource_version=version(obj),
             timeout_seconds=max(1, int(min(remaining, 30))),
         ):
             if event["type"] == "DELETED":
