@@ -1,7 +1,9 @@
 """Open Inference Protocol (V2) gRPC checks: ``inference.GRPCInferenceService``.
 
-The stubs come from the ``kserve`` package (generated from the protocol's proto, maintained
-upstream), not from code generated into this repository.
+The stubs come from ``open-inference-grpc``, generated from the protocol's own proto and
+maintained upstream, not from code generated into this repository. Not from the ``kserve``
+package: importing anything under it parses ``sys.argv`` with KServe's model-server argparse,
+which exits the whole pytest run when a suite or user option shares a name with one of its flags.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from typing import Any
 
 import grpc
 import pytest
-from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
-from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+from open_inference.grpc import protocol as pb
+from open_inference.grpc import service as pb_grpc
 
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
 from kserve_conformance.dataplane import oip

@@ -106,9 +106,9 @@ T = TypeVar("T")
 
 
 def run_fast(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on uvloop when it is installed (it comes with ``uvicorn[standard]``, which
-    KServe needs): the same event loop API at a fraction of the CPU per request, so the generator
-    keeps its schedule on a machine the target shares."""
+    """``asyncio.run`` on uvloop when it is installed (a dependency of the suite where uvloop
+    builds, not on Windows): the same event loop API at a fraction of the CPU per request, so the
+    generator keeps its schedule on a machine the target shares."""
     try:
         import uvloop
     except ImportError:

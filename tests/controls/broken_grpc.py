@@ -11,8 +11,8 @@ import sys
 from concurrent import futures
 
 import grpc
-from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
-from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+from open_inference.grpc import protocol as pb
+from open_inference.grpc import service as pb_grpc
 
 DEFECTS = (
     "not-live",

@@ -9,12 +9,14 @@ type (the columns it selects by name are then missing): that is what the upstrea
 from __future__ import annotations
 
 import json
+import pickle
+import subprocess
+import sys
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
-from kserve.protocol.infer_type import InferRequest
-from kserve.utils.utils import get_predict_input
 
 from kserve_local.models.standins import MIXEDTYPE_URI, build_standins, train_mixedtype
 from tests.conftest import REFERENCE
@@ -23,9 +25,26 @@ REQUEST = REFERENCE / "kserve" / "e2e" / "data" / "sklearn_mixed_v2.json"
 EXPECTED = 12.202832815138274  # test_sklearn_v2_mixed's assertion
 
 
+# kserve is imported in a child process: its generated V2 gRPC messages and open-inference-grpc's
+# (which the gRPC self-tests use) share protobuf names, so one process cannot import both.
+DECODE = """
+import pickle, sys
+from kserve.protocol.infer_type import InferRequest
+from kserve.utils.utils import get_predict_input
+raw = sys.stdin.buffer.read()
+sys.stdout.buffer.write(pickle.dumps(get_predict_input(InferRequest.from_bytes(raw, len(raw), "sklearn"))))
+"""
+
+
+@cache
+def decode(raw: bytes) -> bytes:
+    done = subprocess.run([sys.executable, "-c", DECODE], input=raw, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
 def decoded(body: dict) -> object:
-    raw = json.dumps(body).encode()
-    return get_predict_input(InferRequest.from_bytes(raw, len(raw), "sklearn"))
+    return pickle.loads(decode(json.dumps(body).encode()))  # a fresh copy for each test
 
 
 def test_mixedtype_answers_upstream_request_exactly() -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import grpc
 import pytest
 import requests
-from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
-from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+from open_inference.grpc import protocol as pb
+from open_inference.grpc import service as pb_grpc
 
 from kserve_local.kubelet import free_port
 from kserve_local.models.iris import build_iris_model

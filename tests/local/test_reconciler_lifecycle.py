@@ -218,8 +218,8 @@ def test_a_dead_model_server_is_restarted(target: tuple[client.ApiClient, str], 
 def test_grpc_goes_through_the_gateway_by_authority(target: tuple[client.ApiClient, str], namespace: str) -> None:
     """As through Istio: the ingress address, the service's host as :authority (KServe's grpc_client)."""
     import grpc
-    from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
-    from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+    from open_inference.grpc import protocol as pb
+    from open_inference.grpc import service as pb_grpc
 
     api, gateway = target
     create(

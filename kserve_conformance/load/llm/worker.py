@@ -44,7 +44,7 @@ from kserve_conformance.load.process import HIGHEST_US, LOWEST_US, die_with_pare
 
 
 def _loads() -> Callable[[bytes], Any]:
-    """orjson's parser when present (it comes with kserve, which the suite depends on): a fraction
+    """orjson's parser when present (a dependency of the suite, but only a speed-up): a fraction
     of json's CPU per stream event, and the generator parses one per token."""
     try:
         import orjson
