@@ -8,6 +8,8 @@ pod does not spend its start-up budget on it; runs without generative services n
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 import os
 import signal
@@ -19,12 +21,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from kserve_conformance.errors import SetupError
 from kserve_conformance.providers.base import ClusterAccess, LoadRate, api_client
 from kserve_conformance.timeouts import DEFAULT
 
 STARTUP_TIMEOUT_S = DEFAULT.local_startup_s
 STOP_GRACE_S = DEFAULT.local_stop_grace_s
+DISTRIBUTION = "kserve-conformance"
+EXTRA = "local"
+# The local extra's distributions whose import name is not their name with "_" for "-".
+IMPORT_NAMES = {"scikit-learn": "sklearn"}
 
 
 @dataclass
@@ -134,6 +143,7 @@ class LocalProvider:
         self.say = say
 
     def start(self) -> ClusterAccess:
+        require_local_extra()
         if self.target.options.generative:
             ensure_generative_env(self.say)
         self.target.start()
@@ -142,6 +152,49 @@ class LocalProvider:
 
     def stop(self) -> None:
         self.target.stop()
+
+
+def local_extra_modules() -> dict[str, str]:
+    """The ``local`` extra's distributions and the module each is imported as, from the installed metadata.
+
+    Read from the distribution, not listed here, so that it never drifts from pyproject.toml. A
+    checkout that runs without an install has no metadata: nothing to check, the target reports.
+    """
+    try:
+        requires = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    modules = {}
+    for line in requires:
+        req = Requirement(line)
+        # the extra's own entries: true with it, false without it (not a dependency of every install)
+        if req.marker is not None and req.marker.evaluate({"extra": EXTRA}) and not req.marker.evaluate({"extra": ""}):
+            name = canonicalize_name(req.name)
+            modules[req.name] = IMPORT_NAMES.get(name, name.replace("-", "_"))
+    return modules
+
+
+def require_local_extra() -> None:
+    """Name what the local target lacks before starting it, instead of relaying its ModuleNotFoundError.
+
+    The target is a child process: a missing dependency surfaced as the last line of its log, and
+    only once the process had died, not as the extra that provides it.
+    """
+    missing = [(dist, module) for dist, module in local_extra_modules().items() if not _importable(module)]
+    if missing:
+        names = ", ".join(f"'{dist}' (module {module})" for dist, module in missing)
+        raise SetupError(
+            f"the local target needs {names}, which {'is' if len(missing) == 1 else 'are'} not installed",
+            f"pip install '{DISTRIBUTION}[{EXTRA}]'",
+        )
+
+
+def _importable(module: str) -> bool:
+    """Found without importing it (a model server's package is slow to import and may parse sys.argv)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ValueError:  # already imported, without a spec
+        return True
 
 
 def ensure_generative_env(say: Callable[[str], None]) -> Path:
