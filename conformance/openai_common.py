@@ -9,6 +9,7 @@ that made it. Quotes are from the OpenAI API reference (``openai/openapi.yaml``)
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,16 +146,91 @@ def usage_problem(usage: Any) -> str | None:
     return None
 
 
-def stop_from(text: str) -> tuple[str, int] | None:
-    """A stop string taken from the model's own output, and where it first occurs.
+# A word with the whitespace before it: where BPE and SentencePiece tokenizers begin and end tokens.
+WORD = re.compile(r"\s*\S+")
 
-    Three characters from the middle of the text (moved right until that is the string's first
-    occurrence, and not blank): with it as ``stop``, the same temperature-0 generation must end
-    right before that position.
+
+@dataclass(frozen=True)
+class StopProbe:
+    """A stop string from the model's own answer, and where it first occurs in that answer.
+
+    With it as ``stop``, the same temperature-0 generation must end right before that position:
+    the text expected is ``answer[:at]``, possibly empty, with finish_reason "stop".
     """
-    width = 3
-    for start in range(max(1, len(text) // 2), len(text) - width + 1):
-        candidate = text[start : start + width]
-        if candidate.strip() and text.find(candidate) == start:
-            return candidate, start
+
+    stop: str
+    at: int
+
+    def expected(self, answer: str) -> str:
+        return answer[: self.at]
+
+
+def stop_from(text: str) -> StopProbe | None:
+    """The stop string for the model's temperature-0 answer ``text``; ``None`` when none can be taken.
+
+    Any string of the answer is a valid probe by the reference's text ("The returned text will not
+    contain the stop sequence."): the generation must end before the string's *first* occurrence,
+    which may be the very start (a repetitive answer ``' and and and'`` with stop ``' and'`` must
+    answer ``''``). Which string, then, is about how servers match one:
+
+    * vLLM (the vLLM runtime, and the vLLM backend of KServe's Hugging Face runtime) matches on the
+      detokenised text: each new token's text is searched together with the stop string's length
+      before it (``check_stop_strings``), so a stop string is found at its first occurrence even when
+      it begins or ends inside a token.
+    * The transformers backend of KServe's Hugging Face runtime encodes the stop string with the
+      tokenizer and compares those token ids with the end of the generation
+      (``StopSequenceStoppingCriteria``): it finds a stop string only where the model generated
+      exactly the tokens the string encodes to.
+
+    So the probe is a whole word with the whitespace before it (``' and'``), taken where it first
+    occurs and only where that occurrence is itself a whole word: BPE and SentencePiece tokenizers
+    begin a token at a word's leading space and end one before the next whitespace, so such a string
+    is the same tokens standing alone as in the answer, and both kinds of matcher stop at it.
+    Preferred is one whose first occurrence leaves a non-empty text before it, nearest the middle
+    (the stronger check: the server must reproduce that text and then stop); else a word at the
+    start (expected text empty). Only an answer without such a word (``'::::'``, text without
+    spaces) falls back to up to three characters, chosen alike. The answer's last word is never
+    taken (``max_tokens`` may have cut it inside a token), nor any string ending where the answer
+    ends, where the stop's cut could not be told from the generation's own end: so an answer of
+    fewer than 2 characters has no probe.
+    """
+    words = [m.group() for m in WORD.finditer(text)]
+    whole = [p for w in dict.fromkeys(words) if (p := _first(text, w)) is not None and _is_word(text, p)]
+    if whole:
+        return _nearest_middle(whole, len(text))
+    for blank_ok in (False, True):
+        for width in (3, 2, 1):
+            parts = {text[i : i + width] for i in range(len(text) - width)}
+            found = [p for s in parts if (blank_ok or s.strip()) and (p := _first(text, s)) is not None]
+            if found:
+                return _nearest_middle(found, len(text))
     return None
+
+
+def _first(text: str, stop: str) -> StopProbe | None:
+    """The stop string at its first occurrence, if that ends before the answer does."""
+    at = text.find(stop)
+    return StopProbe(stop, at) if at >= 0 and at + len(stop) < len(text) else None
+
+
+def _is_word(text: str, probe: StopProbe) -> bool:
+    """Whitespace (or the start) before the occurrence, whitespace right after it."""
+    start_ok = probe.stop[0].isspace() or probe.at == 0 or text[probe.at - 1].isspace()
+    return start_ok and text[probe.at + len(probe.stop)].isspace()
+
+
+def _nearest_middle(probes: list[StopProbe], length: int) -> StopProbe:
+    """One leaving text before it if any does: the first at or after the middle, else the last before it."""
+    pool = [p for p in probes if p.at > 0] or probes
+    middle = length // 2
+    return min(pool, key=lambda p: (p.at < middle, abs(p.at - middle), p.stop))
+
+
+def no_stop_reason(text: str) -> str:
+    """Why :func:`stop_from` found no stop string in ``text``: the check's limit, not the server's defect."""
+    if not text:
+        return "the model's temperature-0 answer is empty: no stop string can be taken from it"
+    return (
+        f"the model's temperature-0 answer {text!r} has fewer than 2 characters: a stop string taken from it "
+        "would end where the answer ends, and its cut could not be told from the generation's own end"
+    )

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
+from kserve_conformance.checks.spec import EXTENDED, conformance, not_applicable, not_supported
 from kserve_conformance.conformance import openai_common as oc
 from kserve_conformance.dataplane import openai
 from kserve_conformance.dataplane.openai import OpenAIPlane
@@ -59,7 +59,8 @@ def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
     "CompletionMaxTokens",
     'max_tokens is honoured: "The maximum number of [tokens](/tokenizer) that can be generated in the '
     'completion."; a generation cut there ends with finish_reason "length" ("`length` if the maximum number '
-    'of tokens specified in the request was reached"), and its text begins the uncut answer at temperature 0.',
+    'of tokens specified in the request was reached"), and its text begins the uncut answer at temperature 0. '
+    "An answer the model ends within the limit has nothing to cut: not applicable.",
     features=("openai",),
 )
 def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -74,32 +75,45 @@ def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
         assert used <= limit, f"max_tokens {limit} but usage.completion_tokens is {used}: max_tokens was not honoured"
     full_used = (full.get("usage") or {}).get("completion_tokens")
     longer = full_text != text and (not isinstance(full_used, int) or full_used > limit)
-    if longer:
-        finish = cut["choices"][0].get("finish_reason")
-        assert finish == "length", f"cut at max_tokens {limit}, finish_reason is {finish!r}, not 'length'"
-        assert len(text) < len(full_text) and full_text.startswith(text), (
-            f"with max_tokens {limit} the text {text!r} is not a beginning of the uncut answer {full_text!r}: "
-            "max_tokens was not honoured"
+    if not longer:
+        # The model stopped on its own within the limit (an empty answer, say): there is no cut to judge.
+        seen = (
+            f"with max_tokens {limit} the answer is the uncut one, {full_text!r}"
+            if full_text == text
+            else f"the uncut answer {full_text!r} has {full_used} tokens, within max_tokens {limit}"
         )
+        not_applicable(f"{seen}: the model's temperature-0 answer is too short for max_tokens to cut")
+    finish = cut["choices"][0].get("finish_reason")
+    assert finish == "length", f"cut at max_tokens {limit}, finish_reason is {finish!r}, not 'length'"
+    assert len(text) < len(full_text) and full_text.startswith(text), (
+        f"with max_tokens {limit} the text {text!r} is not a beginning of the uncut answer {full_text!r}: "
+        "max_tokens was not honoured"
+    )
 
 
 @conformance(
     "CompletionStop",
     'A stop sequence ends the generation and is left out: "Up to 4 sequences where the API will stop '
     'generating further tokens. The returned text will not contain the stop sequence."; finish_reason is '
-    '"stop" ("`stop` if the model hit a natural stop point or a provided stop sequence"). The stop string is '
-    "taken from the middle of the model's own temperature-0 answer, so the answer must end right before it.",
+    '"stop" ("`stop` if the model hit a natural stop point or a provided stop sequence"). The stop string is a '
+    "word of the model's own temperature-0 answer, so the answer must end right before its first occurrence "
+    "(an empty text where the answer begins with it); an answer no stop string can be taken from (empty, one "
+    "character) makes the check not applicable.",
     features=("openai",),
 )
 def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
+    """Which stop string is taken, and why that one (how servers match stop strings): ``openai_common.stop_from``."""
     full_text = oc.text_of(kind, oc.answer(kserve_openai, kind))
-    found = oc.stop_from(full_text)
-    assert found is not None, f"the model's answer {full_text!r} is too short to take a stop string from"
-    stop, at = found
+    probe = oc.stop_from(full_text)
+    if probe is None:
+        not_applicable(oc.no_stop_reason(full_text))
+    stop, expected = probe.stop, probe.expected(full_text)
     doc = oc.answer(kserve_openai, kind, stop=[stop])
     text = oc.text_of(kind, doc)
     assert stop not in text, f"stop {stop!r}: the returned text {text!r} contains the stop sequence"
-    assert text == full_text[:at], f"stop {stop!r}: expected the answer up to it, {full_text[:at]!r}, got {text!r}"
+    assert text == expected, (
+        f"stop {stop!r}: expected the answer {full_text!r} up to its first occurrence, {expected!r}, got {text!r}"
+    )
     finish = doc["choices"][0].get("finish_reason")
     assert finish == "stop", f"stop {stop!r} was hit, but finish_reason is {finish!r}, not 'stop'"
 

@@ -53,10 +53,33 @@ def test_a_more_specific_name_of_the_model_conforms_and_another_model_does_not(
     assert names_model(requested, answered) is same
 
 
-def test_the_stop_string_is_the_first_occurrence_from_the_middle() -> None:
-    stop, at = oc.stop_from("abcabcXYZ tail") or ("", -1)
-    assert "abcabcXYZ tail".find(stop) == at >= len("abcabcXYZ tail") // 2 and stop.strip()
-    assert oc.stop_from("ab") is None
+@pytest.mark.parametrize(
+    ("answer", "stop", "expected"),
+    [
+        # a whole word, its first occurrence nearest the middle, leaving text before it
+        (" The river runs past the mill and the river runs", " mill", " The river runs past the"),
+        ("Hello world again", " world", "Hello"),  # never the last word: max_tokens may have cut it
+        # a repetitive answer: the word first occurs at the start, so the expected text is empty
+        (" and and and and and and", " and", ""),
+        # a word whose first occurrence is inside a longer word is not taken there
+        ("x andy and z", " andy", "x"),
+        # no usable word: up to three characters, with text before them where there is any
+        ("::::::::::::::::", ":::", ""),
+        ("Hello", "ell", "H"),
+        ("\n\n\n", "\n\n", ""),
+        ("ab", "a", ""),
+    ],
+)
+def test_the_stop_string_is_a_whole_word_at_its_first_occurrence(answer: str, stop: str, expected: str) -> None:
+    probe = oc.stop_from(answer)
+    assert probe is not None and (probe.stop, probe.expected(answer)) == (stop, expected)
+    assert answer.find(probe.stop) == probe.at
+
+
+@pytest.mark.parametrize(("answer", "words"), [("", "is empty"), ("a", "fewer than 2 characters")])
+def test_an_answer_without_a_stop_string_says_why(answer: str, words: str) -> None:
+    assert oc.stop_from(answer) is None
+    assert words in oc.no_stop_reason(answer)
 
 
 @pytest.mark.parametrize(
