@@ -17,7 +17,7 @@ from pathlib import Path
 import allure
 import pytest
 
-from kserve_conformance.checks.spec import EXTENDED, INVALID, conformance
+from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement
 from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.fixtures.owned import ServedModel
 from kserve_conformance.load.llm.reports import summary, write_all
@@ -78,7 +78,7 @@ def llm_slo(config: pytest.Config) -> LLMSLO:
 def verdict(result: LLMResult, judgement: Judgement) -> None:
     """Fail with what broke (invalid first: an invalid run is not judged against the SLOs)."""
     if judgement.invalid:
-        pytest.fail(f"{INVALID} {'; '.join(judgement.invalid)} | measured: {result.summary_line()}", pytrace=False)
+        invalid_measurement(f"{'; '.join(judgement.invalid)} | measured: {result.summary_line()}")
     assert judgement.passed, f"{'; '.join(judgement.violations)} | measured: {result.summary_line()}"
 
 

@@ -33,7 +33,8 @@ CORE, EXTENDED = "core", "extended"
 NOT_SUPPORTED = "not supported:"
 NOT_APPLICABLE = "not applicable:"
 # A measurement the suite itself could not make trustworthy (e.g. a starved load generator): not a
-# verdict on the target either way. The check fails (a report cannot pass on it) under this prefix.
+# verdict on the target either way. The item is skipped under this prefix (a busy machine never turns
+# into a failed run), and the report counts it as invalid, which keeps its profile from success.
 INVALID = "invalid measurement:"
 
 
@@ -84,3 +85,8 @@ def not_supported(feature: str, why: str) -> NoReturn:
 
 def not_applicable(why: str) -> NoReturn:
     pytest.skip(f"{NOT_APPLICABLE} {why}")
+
+
+def invalid_measurement(why: str) -> NoReturn:
+    """Neither pass nor fail: what on the measuring side invalidated the measurement, with its figures."""
+    pytest.skip(f"{INVALID} {why}")

@@ -60,6 +60,8 @@ class ConformanceReport:
                 if reason.startswith(NOT_SUPPORTED)
                 else "not-applicable"
                 if reason.startswith(NOT_APPLICABLE)
+                else "invalid"
+                if reason.startswith(INVALID)
                 else "skipped"
             )
             result.message = reason

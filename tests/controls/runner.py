@@ -13,12 +13,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from kserve_conformance.checks.spec import INVALID
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: str  # passed | failed | error | skipped
+    outcome: str  # passed | failed | error | skipped | invalid (skipped as an invalid measurement)
     message: str
     check: str = ""  # the conformance check's short name, from the JUnit property the plugin writes
     params: str = ""  # the parametrization, e.g. "sklearn-iris-v2-unknown-model"
@@ -53,6 +55,13 @@ class Run:
         matches = self.matching(check)
         bad = {k: v for k, v in matches.items() if v.outcome in ("failed", "error")}
         assert bad, f"{check} did not fail: {matches}"
+        return next(iter(bad.values()))
+
+    def invalid(self, check: str) -> Verdict:
+        """The check's verdict; it must be an invalid measurement (neither pass nor fail)."""
+        matches = self.matching(check)
+        bad = {k: v for k, v in matches.items() if v.outcome == "invalid"}
+        assert bad, f"{check} was not an invalid measurement: {matches}"
         return next(iter(bad.values()))
 
     def outcome(self, check: str) -> str:
@@ -127,6 +136,8 @@ def read_junit(path: Path) -> dict[str, Verdict]:
             if node is not None:
                 outcome = {"failure": "failed"}.get(tag, tag)
                 message = (node.get("message") or "") + "\n" + (node.text or "")
+                if tag == "skipped" and message.startswith(INVALID):
+                    outcome = "invalid"
                 break
         # A test that failed in call and errored in teardown appears twice: keep the worst.
         if name not in verdicts or verdicts[name].outcome == "passed":

@@ -109,7 +109,7 @@ def test_starved_generator_is_reported_invalid_not_passed(tmp_path: Path) -> Non
         w.send_signal(signal.SIGCONT)
     output = proc.communicate(timeout=180)[0]
     run = Run(proc.returncode, output, read_junit(report_dir / "junit.xml"), report_dir)
-    message = run.failed("LoadSLO").message
+    message = run.invalid("LoadSLO").message
     assert "invalid measurement: generator scheduling lag p99" in message, message[:2000]
     assert "exceeds --slo" not in message, "an invalid run must not be judged against the thresholds"
     assert "invalid measurements 1" in output, output[-2000:]
@@ -121,7 +121,7 @@ def test_a_stalled_receive_side_is_reported_invalid_not_passed(tmp_path: Path) -
     """Every 20th answer blocks the worker's event loop 30 ms: answers arriving meanwhile are read
     late, which the receive-side probe must name."""
     run = run_suite(tmp_path, *LOAD, env={RECV_STALL_ENV: "30/20"})
-    message = run.failed("LoadSLO").message
-    assert message.startswith("Failed: invalid measurement: "), message[:2000]
+    message = run.invalid("LoadSLO").message
+    assert message.startswith("invalid measurement: "), message[:2000]
     assert "generator receive-side event-loop stall p99" in message.split("|")[0], message[:2000]
     assert "exceeds --slo" not in message, "an invalid run must not be judged against the thresholds"
