@@ -40,6 +40,9 @@ class ClusterAccess:
     kubeconfig: Path | None
     context: str | None
     description: str
+    # Where the target's servers are processes on this machine (the local target), the root of their
+    # process tree: timing checks then measure the servers' own CPU wait (checks/validity.py).
+    server_pid: int | None = None
 
 
 class Provider(Protocol):

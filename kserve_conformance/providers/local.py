@@ -148,7 +148,8 @@ class LocalProvider:
             ensure_generative_env(self.say)
         self.target.start()
         api = api_client(self.target.kubeconfig, None)
-        return ClusterAccess(api, self.target.kubeconfig, None, f"local target ({self.target.info['api']})")
+        pid = self.target.process.pid if self.target.process is not None else None
+        return ClusterAccess(api, self.target.kubeconfig, None, f"local target ({self.target.info['api']})", pid)
 
     def stop(self) -> None:
         self.target.stop()
