@@ -92,3 +92,10 @@ def attach_stream(exchange: StreamExchange) -> None:
     attach_text("request", request)
     attach_text("events", response)
     attach_text("raw stream", stream.raw.decode(errors="replace"))
+
+
+def measured_text(item: pytest.Item, name: str, text: str) -> None:
+    """What a check measured, in words (every attempt of a repeated measurement): a JUnit property
+    (``kserve-conformance.text.NAME``) and an Allure attachment."""
+    item.user_properties.append((f"kserve-conformance.text.{name}", text))
+    allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
