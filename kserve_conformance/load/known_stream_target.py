@@ -50,6 +50,7 @@ class Timing:
     buffer: bool = False
     usage_delta: int = 0
     token_text: str = ""  # the same text for every token; "" = " t0", " t1", ...
+    buffer_every: int = 0  # buffer only every Nth stream (one replica of N behind a buffering sidecar); 0: never
 
 
 class Truth:
@@ -142,10 +143,10 @@ def make_handler(timing: Timing, truth: Truth) -> type[BaseHTTPRequestHandler]:
             else:
                 self._reply(404, b'{"error": "not found"}')
 
-        def _chunk(self, data: bytes, pending: list[bytes]) -> None:
+        def _chunk(self, data: bytes, pending: list[bytes], hold: bool = False) -> None:
             """One HTTP chunk carrying one SSE event, written now (or held, when buffering)."""
             frame = b"%x\r\n%s\r\n" % (len(data), data)
-            if timing.buffer:
+            if timing.buffer or hold:
                 pending.append(frame)
             else:
                 self.wfile.write(frame)
@@ -170,6 +171,7 @@ def make_handler(timing: Timing, truth: Truth) -> type[BaseHTTPRequestHandler]:
 
             if chat:
                 self._chunk(event({"index": 0, "delta": {"role": "assistant", "content": ""}}), pending)
+            hold = bool(timing.buffer_every) and index % timing.buffer_every == 0
             stalled = bool(timing.stall_every) and index % timing.stall_every == 0
             first_due = arrived + int((timing.ttft_ms + (timing.stall_ms if stalled else 0)) * 1e6)
             written: list[int] = []
@@ -186,13 +188,13 @@ def make_handler(timing: Timing, truth: Truth) -> type[BaseHTTPRequestHandler]:
                     if chat
                     else {"index": 0, "text": text, "finish_reason": finish}
                 )
-                self._chunk(event(choice), pending)
+                self._chunk(event(choice), pending, hold)
                 written.append(time.monotonic_ns())
             if include_usage:
                 usage = {"prompt_tokens": 5, "completion_tokens": tokens + timing.usage_delta}
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-                self._chunk(event({}, usage), pending)
-            self._chunk(b"data: [DONE]\n\n", pending)
+                self._chunk(event({}, usage), pending, hold)
+            self._chunk(b"data: [DONE]\n\n", pending, hold)
             if pending:
                 self.wfile.write(b"".join(pending))
                 written = [time.monotonic_ns()] * len(written)
@@ -224,12 +226,14 @@ def main() -> None:
     parser.add_argument("--stall-every", type=int, default=0)
     parser.add_argument("--stall-ms", type=float, default=500.0)
     parser.add_argument("--buffer", action="store_true")
+    parser.add_argument("--buffer-every", type=int, default=0)
     parser.add_argument("--usage-delta", type=int, default=0)
     parser.add_argument("--token-text", default="", help='every token\'s text (default " t0", " t1", ...)')
     parser.add_argument("--port", type=int, default=0)
     a = parser.parse_args()
     server, _ = serve(
-        Timing(a.ttft_ms, a.itl_ms, a.stall_every, a.stall_ms, a.buffer, a.usage_delta, a.token_text), a.port
+        Timing(a.ttft_ms, a.itl_ms, a.stall_every, a.stall_ms, a.buffer, a.usage_delta, a.token_text, a.buffer_every),
+        a.port,
     )
     print(server.server_address[1], flush=True)
     server.serve_forever()

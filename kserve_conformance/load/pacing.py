@@ -23,6 +23,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from kserve_conformance.checks.validity import Stall
 from kserve_conformance.load.process import HIGHEST_US, LOWEST_US, start_stall_probe
 
 
@@ -35,12 +36,14 @@ async def open_loop(
     name: str,
     progress: Callable[[int], None] | None = None,
     every_s: float = 5.0,
+    stalls: list[Stall] | None = None,
 ) -> int:
     """Launch ``fire(i, intended_ns)`` for each ``(i, intended_ns)`` of ``schedule`` when it is due.
 
     ``schedule`` is read in the pacer thread, in order (monotonic ns). ``lag`` gets each send's
     lateness and ``stall`` the loop's (µs); ``progress``, when given, gets the count sent every
-    ``every_s`` seconds. Returns the count sent, once every request has finished.
+    ``every_s`` seconds; ``stalls``, when given, the loop's stalls as intervals. Returns the count
+    sent, once every request has finished.
     """
     loop = asyncio.get_running_loop()
     in_flight: set[asyncio.Task[None]] = set()
@@ -68,7 +71,7 @@ async def open_loop(
             await asyncio.sleep(every_s)
             progress(sent)
 
-    start_stall_probe(stall, lambda: not paced.done() or bool(in_flight), max(start_ns, time.monotonic_ns()))
+    start_stall_probe(stall, lambda: not paced.done() or bool(in_flight), max(start_ns, time.monotonic_ns()), stalls)
     threading.Thread(target=pace, name=name, daemon=True).start()
     reporter = loop.create_task(report()) if progress is not None else None
     await paced

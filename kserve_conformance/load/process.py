@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from hdrh.histogram import HdrHistogram
 
+from kserve_conformance.checks.validity import STALL_MIN_NS, Stall
 from kserve_conformance.timeouts import DEFAULT
 
 LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS = 1, 3_600_000_000, 3
@@ -60,7 +61,9 @@ def die_with_parent(parent: int, poll_s: float = DEFAULT.parent_poll_s) -> None:
 STALL_PROBE_NS = 10_000_000
 
 
-def start_stall_probe(hist: HdrHistogram, running: Callable[[], bool], first_due_ns: int) -> None:
+def start_stall_probe(
+    hist: HdrHistogram, running: Callable[[], bool], first_due_ns: int, stalls: list[Stall] | None = None
+) -> None:
     """Record, every ``STALL_PROBE_NS`` on the running loop, how late the loop woke (µs).
 
     The receive side's error: an answer's time is when the event loop reads it, so a loop that is
@@ -68,13 +71,16 @@ def start_stall_probe(hist: HdrHistogram, running: Callable[[], bool], first_due
     and the send-side lag (sampled only when a request is due) misses most of it. The probe wakes
     at fixed due times (not "10 ms after the last wake"), so a stall is charged once, in full, and
     what the histogram holds is the loop's lateness as any answer would have felt it. It re-arms
-    while ``running()`` says the run is on.
+    while ``running()`` says the run is on. ``stalls``, when given, also gets each wake at least
+    ``validity.STALL_MIN_NS`` late as an interval, so a verdict can ask what a stall explains.
     """
     loop = asyncio.get_running_loop()
 
     def probe(due: int) -> None:
         now = time.monotonic_ns()
         hist.record_value(max(LOWEST_US, min((now - due) // 1000, HIGHEST_US)))
+        if stalls is not None and now - due >= STALL_MIN_NS:
+            stalls.append(Stall(due, now))
         nxt = due + STALL_PROBE_NS
         if running():
             loop.call_later(max(0.0, (nxt - time.monotonic_ns()) / 1e9), probe, nxt)

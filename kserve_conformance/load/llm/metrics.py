@@ -80,7 +80,10 @@ class StreamFigures:
     usage_impossible: str  # why usage cannot be true of what was streamed; "" when it can
     chunks_disagree: bool  # usage != content chunks (a chunk may carry several tokens: not a defect alone)
     client_disagree: bool  # usage != the client-side tokenizer's count (when there is one)
-    buffered: bool  # several content chunks, all arrived in one burst: the stream was not streamed
+    buffered: bool  # several content chunks, all arrived in one burst, and no client stall explains it
+    # The burst arrived as the client woke from a stall (``checks/validity.py``): a healthy stream read
+    # late looks the same, so it is no evidence of buffering either way. Set by the worker.
+    buffered_explained: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "itl_ms"}

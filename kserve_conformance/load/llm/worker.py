@@ -25,17 +25,19 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import signal
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from hdrh.histogram import HdrHistogram
 
+from kserve_conformance.checks.validity import STALL_MIN_NS, Stall, longest_stall_ending_near
 from kserve_conformance.load.http import Pool, Response
 from kserve_conformance.load.llm.metrics import Chunk, StreamFigures, Timeline, content_of, figures
 from kserve_conformance.load.llm.spec import LLMLoadSpec
@@ -56,7 +58,39 @@ def _loads() -> Callable[[bytes], Any]:
 loads = _loads()
 
 HISTOGRAMS = ("ttft", "itl", "tpot", "e2e", "lag", "stall")
-FLAGS = ("usage_missing", "usage_impossible", "chunks_disagree", "client_disagree", "buffered")
+FLAGS = ("usage_missing", "usage_impossible", "chunks_disagree", "client_disagree", "buffered", "buffered_explained")
+READ_SLACK_NS = 5_000_000  # between the loop waking from a stall and the burst it delayed being stamped
+SEND_STALL_ENV = "KSERVE_LLM_LOAD_TEST_SEND_STALL"  # test-only: see injected_send_stall
+
+
+def injected_send_stall() -> tuple[float, int] | None:
+    """The test-only client stall, from ``KSERVE_LLM_LOAD_TEST_SEND_STALL=MS/EVERY``.
+
+    Right after every EVERY-th stream is sent, the event loop blocks for MS milliseconds, as a
+    garbage collection or a descheduled process would: a healthy stream whose tokens all arrive
+    meanwhile is read in one burst. The buffering verdict's self-tests set it; nothing else should.
+    """
+    raw = os.environ.get(SEND_STALL_ENV, "")
+    if not raw:
+        return None
+    stall_ms, _, every = raw.partition("/")
+    return float(stall_ms) / 1000, max(1, int(every or 1))
+
+
+def excuse_burst(f: StreamFigures, t: Timeline, stalls: list[Stall]) -> StreamFigures:
+    """A burst read as the loop woke from a stall is explained by the client, not evidence of buffering.
+
+    On waking, the loop reads at once everything that arrived meanwhile, so a healthy stream whose
+    tokens all came during one stall looks exactly like a buffered one. The stall's interval is known
+    (``process.start_stall_probe``); when one ended as the burst was read, the stream is counted as
+    ``buffered_explained`` instead of ``buffered`` (``slo.judge`` says how each counts).
+    """
+    if not f.buffered:
+        return f
+    first = next(c.at_ns for c in t.chunks if c.content)
+    if longest_stall_ending_near(stalls, first, READ_SLACK_NS) < STALL_MIN_NS:
+        return f
+    return replace(f, buffered=False, buffered_explained=True)
 
 
 def us(value_ms: float) -> int:
@@ -194,6 +228,8 @@ async def run(
     report_every_s: float = 5.0,
 ) -> LLMRecorder:
     rec = LLMRecorder()
+    stalls: list[Stall] = []
+    send_stall = injected_send_stall()
     slots = spec.slots(worker)
     counter = TokenCounter(spec.tokenizer)
     # Every request's bytes built once: per-request header building is the send path's cost.
@@ -205,6 +241,8 @@ async def run(
         async def fire(i: int, intended: int) -> None:
             t = Timeline(intended, time.monotonic_ns())
             reader = SSEReader(t, counter)
+            if send_stall is not None and i % send_stall[1] == 0:
+                asyncio.get_running_loop().call_later(0.001, time.sleep, send_stall[0])
             try:
                 request = requests[i % len(requests)]
                 await asyncio.wait_for(pool.post(request, reader, on_head(t)), spec.timeout_s)
@@ -217,7 +255,8 @@ async def run(
                 if t.status:  # it broke after the headers
                     t.error = f"stream broken: {t.error}"
             t.end_ns = t.end_ns or time.monotonic_ns()
-            f = figures(t, spec.max_tokens)
+            await asyncio.sleep(0)  # the stall probe's wake, when one was due, is recorded first
+            f = excuse_burst(figures(t, spec.max_tokens), t, stalls)
             rec.record(f, t, start_ns)
             if records is not None:
                 doc = {
@@ -242,6 +281,7 @@ async def run(
             f"kserve-llm-pacer-{worker}",
             (lambda sent: report(progress_line(rec, sent))) if report else None,
             report_every_s,
+            stalls,
         )
     finally:
         pool.close()
