@@ -19,7 +19,8 @@ import allure
 import pytest
 
 from kserve_conformance.checks.catalog import DATA, load_yaml
-from kserve_conformance.checks.spec import EXTENDED, After, conformance, not_supported
+from kserve_conformance.checks.spec import EXTENDED, After, conformance, invalid_measurement, not_supported
+from kserve_conformance.checks.validity import witnessing
 from kserve_conformance.cluster import rollout
 from kserve_conformance.cluster.kube import InferenceServices
 from kserve_conformance.dataplane import traffic
@@ -107,11 +108,19 @@ def test_scale_to_zero(idle_service: ChangingService, timeouts: Timeouts, reques
     after=After(SCALE_TO_ZERO, "the predictor never scaled to zero and there is no cold start", not_applicable=True),
 )
 def test_cold_start(request: pytest.FixtureRequest, idle_service: ChangingService, timeouts: Timeouts) -> None:
+    """Over the ceiling only by as much as the client itself was held up is no verdict: invalid."""
     service = idle_service
     ceiling = suite_config.of(request.config).cold_start_ceiling_s
-    with allure.step("one predict request to the predictor at zero replicas, timed"):
+    with allure.step("one predict request to the predictor at zero replicas, timed"), witnessing() as witness:
+        before = witness.mark()
         seconds = ok_predict(service, max(timeouts.request_s, ceiling))
+        window = witness.window(before, witness.mark())
     figure(request.node, "cold-start-s", seconds)
+    if seconds > ceiling >= seconds - window.client_delay_ns() / 1e9:
+        invalid_measurement(
+            f"the first request after scale to zero took {seconds:.3f} s, above the ceiling of {ceiling:g} s, "
+            f"by less than the client itself was held up ({window.describe()})"
+        )
     assert seconds <= ceiling, (
         f"the first request after scale to zero took {seconds:.3f} s, above the "
         f"--kserve-cold-start-ceiling of {ceiling:g} s"
@@ -137,6 +146,11 @@ def autoscale_service(request: pytest.FixtureRequest) -> Iterator[ChangingServic
     features=("Autoscaling",),
 )
 def test_autoscale_up(autoscale_service: ChangingService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
+    """A failure names what the client and this machine went through meanwhile (stalls, CPU wait,
+    Linux PSI), but is not excused by it: the load itself contends for the CPU on a small machine,
+    so the figure is large on a healthy run too, and a CPU-utilization autoscaler (HPA) starved by
+    its neighbours would not scale on a real node either. The Standard-mode runs of the self-tests
+    are therefore serial."""
     service = autoscale_service
     minimum, workers = AUTOSCALE["minReplicas"], AUTOSCALE["load"]["workers"]
     service.settle()
@@ -146,17 +160,19 @@ def test_autoscale_up(autoscale_service: ChangingService, timeouts: Timeouts, re
         f"closed-loop load, {workers} concurrent, until ready replicas > {minimum} (timeout {timeouts.scale_s:g}s)"
     ):
         loop = ClosedLoop(predict, lambda status, _body: str(status) if status else "transport error", workers)
-        with loop:
+        with loop, witnessing() as witness:
+            before = witness.mark()
             polled = rollout.poll_until(service.ready_pods, lambda pods: len(pods) > minimum, timeouts.scale_s)
             counts: Counter[str] = loop.stop()
+            window = witness.window(before, witness.mark())
     counts_property(request.node, "autoscale-load", counts)
     load = f"{workers} concurrent, {sum(counts.values())} requests sent, errors: {error_counts(counts)}"
+    stayed = (
+        f"ready replicas stayed at {len(polled.last)} (minReplicas {minimum}) for {timeouts.scale_s:g}s "
+        f"of load ({load}); {describe_pods(polled.last)}"
+    )
     if not polled.reached:
-        pytest.fail(
-            f"ready replicas stayed at {len(polled.last)} (minReplicas {minimum}) for {timeouts.scale_s:g}s "
-            f"of load ({load}); {describe_pods(polled.last)}",
-            pytrace=False,
-        )
+        pytest.fail(f"{stayed}; meanwhile: {window.describe()}", pytrace=False)
     figure(request.node, "time-to-scale-up-s", polled.elapsed_s)
     errors = traffic.failures(counts, ("200",))
     assert not errors, f"{sum(errors.values())} of {sum(counts.values())} requests failed under load: {load}"

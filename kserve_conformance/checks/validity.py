@@ -66,6 +66,11 @@ def longest_stall_within(stalls: Iterable[Stall], start_ns: int, end_ns: int) ->
     return max(0, max((min(s.end_ns, end_ns) - max(s.start_ns, start_ns) for s in stalls), default=0))
 
 
+def stalled_within(stalls: Iterable[Stall], start_ns: int, end_ns: int) -> int:
+    """All stall time inside ``[start_ns, end_ns]``, added up."""
+    return sum(max(0, min(s.end_ns, end_ns) - max(s.start_ns, start_ns)) for s in stalls)
+
+
 def _read_int_field(path: str, index: int) -> int | None:
     try:
         return int(Path(path).read_text().split()[index])
@@ -143,14 +148,19 @@ class Window:
     run_delay_ns: int | None  # the measuring thread's CPU wait in the window
     pressure_ns: int | None  # the machine's CPU pressure (some) in the window
     server_wait_ns: int | None  # the most-starved server process's main-thread CPU wait in the window
+    stalled_ns: int = 0  # all ticker stalls in the window, added up
 
     @property
     def ns(self) -> int:
         return self.end_ns - self.start_ns
 
     def client_delay_ns(self) -> int:
-        """How long the client itself may have been held up in the window (the larger witness)."""
-        return max(self.longest_stall_ns, self.run_delay_ns or 0)
+        """How long the client itself may have been held up in the window, all told (the larger witness)."""
+        return max(self.stalled_ns, self.longest_stall_ns, self.run_delay_ns or 0)
+
+    def pressure_share(self) -> float | None:
+        """The share of the window in which some task on this machine waited for a CPU."""
+        return None if self.pressure_ns is None or not self.ns else self.pressure_ns / self.ns
 
     def describe(self) -> str:
         parts = [f"client stall {self.longest_stall_ns / 1e6:.1f} ms"]
@@ -219,6 +229,7 @@ class Witness:
             None if a.run_delay_ns is None or b.run_delay_ns is None else b.run_delay_ns - a.run_delay_ns,
             None if a.pressure_us is None or b.pressure_us is None else (b.pressure_us - a.pressure_us) * 1000,
             server,
+            stalled_within(list(self.stalls), a.at_ns, b.at_ns),
         )
 
 
