@@ -169,9 +169,10 @@ def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> Generator[None]:
     """Before the initial conftests: ``--kserve-report-dir DIR`` must mean what ``--kserve-report-dir=DIR``
-    means (``option_forms``). After them: an old, unprefixed option name that no conftest or other plugin
-    registered is rewritten to the suite's prefixed one (``options``), before pytest parses the arguments."""
-    option_forms.realign(early_config, parser, args)
+    means (``option_forms``), and so must ``--report-dir DIR``, an old name (``options.without_aliases``).
+    After them: an old, unprefixed option name that no conftest or other plugin registered is rewritten to
+    the suite's prefixed one (``options``), before pytest parses the arguments."""
+    option_forms.realign(early_config, parser, args, options.without_aliases(args, options.registered_names(parser)))
     result = yield
     early_config.stash[options.DEPRECATED_KEY] = options.rewrite_aliases(args, options.registered_names(parser))
     return result

@@ -5,10 +5,17 @@ the ``--kserve-`` prefix. The names the suite had before the prefix still work f
 with a deprecation warning, but they are never registered: once the initial conftests are
 loaded, an old name on the command line that no conftest or other plugin registered is rewritten
 to its new one. A user's own ``--endpoint`` or ``--namespace`` therefore stays the user's.
+
+Before that, when pytest's guess of the test paths is redone (``option_forms``), an old name is
+taken for what it will most likely become: an option, with its value if it takes one, so that
+``--report-dir DIR`` leaves DIR out of that guess as ``--report-dir=DIR`` does. A conftest's own
+option of that name would take a value too, unless it were a flag (then DIR is collected, but
+was not where the initial conftests were looked for).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -18,6 +25,7 @@ import pytest
 import yaml
 
 PREFIX = "--kserve-"
+NEGATIVE_NUMBER = re.compile(r"-\d+|-\d*\.\d+")  # argparse's test, for a parser with no such option
 TYPES: dict[str, Any] = {"float": float, "int": int, "str": None}
 
 
@@ -86,6 +94,28 @@ def registered_names(parser: pytest.Parser) -> set[str]:
     """Every option name registered so far (pytest's own, plugins', conftests')."""
     groups = [parser._anonymous, *parser._groups]
     return {name for group in groups for opt in group.options for name in opt.names()}
+
+
+def without_aliases(args: list[str], taken: set[str]) -> list[str]:
+    """``args`` less the old names nobody else registered (``taken``) and the values they take.
+
+    What is left is what pytest may take for test paths. A value that starts with ``-`` is the
+    next option, as argparse reads it, unless it is a negative number.
+    """
+    takes_value = {o.old_flag: o.type != "flag" for o in options() if o.old_flag and o.old_flag not in taken}
+    visible: list[str] = []
+    skip = False
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return visible + args[i:]
+        if skip and (not arg.startswith("-") or NEGATIVE_NUMBER.fullmatch(arg)):
+            skip = False
+            continue
+        name, eq, _ = arg.partition("=")
+        skip = takes_value.get(name, False) and not eq
+        if name not in takes_value:
+            visible.append(arg)
+    return visible
 
 
 def rewrite_aliases(args: list[str], taken: set[str]) -> list[tuple[str, str]]:
