@@ -16,7 +16,7 @@ import openai as client_library
 import pytest
 
 from kserve_conformance.checks.spec import conformance
-from kserve_conformance.conformance import openai_common as oc
+from kserve_conformance.dataplane import openai_checks as oc
 from kserve_conformance.dataplane.openai import OpenAIPlane
 
 pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("kserve_openai_deviation")]

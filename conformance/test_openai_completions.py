@@ -14,9 +14,10 @@ import json
 import pytest
 
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_applicable, not_supported
-from kserve_conformance.conformance import openai_common as oc
 from kserve_conformance.dataplane import openai
+from kserve_conformance.dataplane import openai_checks as oc
 from kserve_conformance.dataplane.openai import OpenAIPlane
+from kserve_conformance.reporting import openai_steps as steps
 
 pytestmark = [
     pytest.mark.services(protocol="openai"),
@@ -35,7 +36,7 @@ pytestmark = [
 )
 def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
     endpoint = oc.ENDPOINTS[kind]
-    doc = oc.answer(kserve_openai, kind)
+    doc = steps.answer(kserve_openai, kind)
     problems = openai.schema_problems(doc, endpoint.schema)
     assert not problems, f"the answer is not a {endpoint.schema}: {'; '.join(problems)}"
     assert doc["object"] == endpoint.object, f"object is {doc['object']!r}, not {endpoint.object!r}"
@@ -48,7 +49,7 @@ def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai",),
 )
 def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
-    doc = oc.answer(kserve_openai, kind)
+    doc = steps.answer(kserve_openai, kind)
     if doc.get("usage") is None:
         not_supported("usage", "the answer carries no usage")
     problem = oc.usage_problem(doc["usage"])
@@ -65,9 +66,9 @@ def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
 )
 def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
     limit = oc.PAYLOADS["short_max_tokens"]
-    full = oc.answer(kserve_openai, kind)
+    full = steps.answer(kserve_openai, kind)
     full_text = oc.text_of(kind, full)
-    cut = oc.answer(kserve_openai, kind, max_tokens=limit)
+    cut = steps.answer(kserve_openai, kind, max_tokens=limit)
     text = oc.text_of(kind, cut)
     usage = cut.get("usage") or {}
     used = usage.get("completion_tokens")
@@ -102,13 +103,13 @@ def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai",),
 )
 def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
-    """Which stop string is taken, and why that one (how servers match stop strings): ``openai_common.stop_from``."""
-    full_text = oc.text_of(kind, oc.answer(kserve_openai, kind))
+    """Which stop string is taken, and why that one (how servers match stop strings): ``openai_checks.stop_from``."""
+    full_text = oc.text_of(kind, steps.answer(kserve_openai, kind))
     probe = oc.stop_from(full_text)
     if probe is None:
         not_applicable(oc.no_stop_reason(full_text))
     stop, expected = probe.stop, probe.expected(full_text)
-    doc = oc.answer(kserve_openai, kind, stop=[stop])
+    doc = steps.answer(kserve_openai, kind, stop=[stop])
     text = oc.text_of(kind, doc)
     assert stop not in text, f"stop {stop!r}: the returned text {text!r} contains the stop sequence"
     assert text == expected, (
@@ -125,7 +126,7 @@ def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai",),
 )
 def test_completion_model_name(kserve_openai: OpenAIPlane, kind: str) -> None:
-    doc = oc.answer(kserve_openai, kind)
+    doc = steps.answer(kserve_openai, kind)
     assert openai.names_model(kserve_openai.model, doc.get("model")), (
         f"requested model {kserve_openai.model!r}, the answer names {doc.get('model')!r}"
     )
@@ -139,5 +140,5 @@ def test_completion_model_name(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai",),
 )
 def test_completion_determinism(kserve_openai: OpenAIPlane, kind: str) -> None:
-    texts = [oc.text_of(kind, oc.answer(kserve_openai, kind)) for _ in range(oc.PAYLOADS["repeats"])]
+    texts = [oc.text_of(kind, steps.answer(kserve_openai, kind)) for _ in range(oc.PAYLOADS["repeats"])]
     assert len(set(texts)) == 1, f"{len(texts)} temperature-0 answers differ: {json.dumps(texts)[:600]}"

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from kserve_conformance.checks.spec import EXTENDED, conformance
-from kserve_conformance.conformance import openai_common as oc
 from kserve_conformance.dataplane import openai
+from kserve_conformance.dataplane import openai_checks as oc
 from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.dataplane.rest import Exchange
+from kserve_conformance.reporting import openai_steps as steps
 
 pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("kserve_openai_deviation")]
 UNKNOWN = "kserve-conformance-no-such-model"
@@ -27,13 +28,13 @@ by_case = pytest.mark.parametrize("error_case", CASES, ids=[c["id"] for c in CAS
 
 
 def unknown_model(server: OpenAIPlane, kind: str) -> Exchange:
-    return oc.post(server, kind, oc.body(server, kind, model=UNKNOWN))
+    return steps.post(server, kind, oc.body(server, kind, model=UNKNOWN))
 
 
 def refused(server: OpenAIPlane, case: dict[str, Any]) -> Exchange:
     if "raw" in case:
-        return oc.post_raw(server, case["endpoint"], case["raw"].replace('"M"', json.dumps(server.model)).encode())
-    return oc.post(server, case["endpoint"], oc.body(server, case["endpoint"], **case["body"]))
+        return steps.post_raw(server, case["endpoint"], case["raw"].replace('"M"', json.dumps(server.model)).encode())
+    return steps.post(server, case["endpoint"], oc.body(server, case["endpoint"], **case["body"]))
 
 
 @pytest.mark.parametrize("kind", oc.KINDS)

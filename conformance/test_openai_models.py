@@ -13,9 +13,10 @@ import json
 import pytest
 
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
-from kserve_conformance.conformance import openai_common as oc
 from kserve_conformance.dataplane import openai
+from kserve_conformance.dataplane import openai_checks as oc
 from kserve_conformance.dataplane.openai import OpenAIPlane
+from kserve_conformance.reporting import openai_steps as steps
 
 pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("kserve_openai_deviation")]
 
@@ -27,7 +28,7 @@ pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("
     features=("openai",),
 )
 def test_model_list(kserve_openai: OpenAIPlane) -> None:
-    doc = oc.ok_json(oc.get(kserve_openai, "/v1/models"))
+    doc = oc.ok_json(steps.get(kserve_openai, "/v1/models"))
     problems = openai.schema_problems(doc, "ListModelsResponse")
     assert not problems, f"the model list is not a ListModelsResponse: {'; '.join(problems)}"
     ids = [m["id"] for m in doc["data"]]
@@ -43,7 +44,7 @@ def test_model_list(kserve_openai: OpenAIPlane) -> None:
     features=("openai", "openai-retrieve-model"),
 )
 def test_model_retrieve(kserve_openai: OpenAIPlane) -> None:
-    exchange = oc.get(kserve_openai, f"/v1/models/{kserve_openai.model}")
+    exchange = steps.get(kserve_openai, f"/v1/models/{kserve_openai.model}")
     if exchange.status in (404, 405):
         not_supported("GET /v1/models/{model}", f"the served model's route answers {exchange.status}")
     doc = oc.ok_json(exchange)

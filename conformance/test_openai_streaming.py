@@ -16,9 +16,10 @@ import pytest
 
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable
 from kserve_conformance.checks.validity import witnessing
-from kserve_conformance.conformance import openai_common as oc
 from kserve_conformance.dataplane import delivery, openai
+from kserve_conformance.dataplane import openai_checks as oc
 from kserve_conformance.dataplane.openai import OpenAIPlane, StreamExchange
+from kserve_conformance.reporting import openai_steps as steps
 from kserve_conformance.reporting.evidence import counts_property, figure, measured_text
 
 pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("kserve_openai_deviation")]
@@ -27,7 +28,7 @@ chat_only = pytest.mark.parametrize("kind", ["chat"])
 
 
 def streamed(server: OpenAIPlane, kind: str, **params: Any) -> StreamExchange:
-    exchange = oc.stream(server, kind, oc.body(server, kind, **params))
+    exchange = steps.stream(server, kind, oc.body(server, kind, **params))
     assert 200 <= exchange.stream.status < 300, (
         f"expected success, got {exchange.describe()}: {exchange.stream.raw[:300]!r}"
     )
@@ -153,7 +154,7 @@ def test_stream_finish_reason(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai", "openai-streaming"),
 )
 def test_stream_matches_non_stream(kserve_openai: OpenAIPlane, kind: str) -> None:
-    whole = oc.text_of(kind, oc.answer(kserve_openai, kind))
+    whole = oc.text_of(kind, steps.answer(kserve_openai, kind))
     joined = "".join(oc.delta_text(kind, c) for c in chunks_of(streamed(kserve_openai, kind)))
     assert joined == whole, f"the joined deltas {joined!r} differ from the non-streamed text {whole!r}"
 

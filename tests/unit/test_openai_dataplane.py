@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kserve_conformance.conformance import openai_common as oc
+from kserve_conformance.dataplane import openai_checks as oc
 from kserve_conformance.dataplane import sse
 from kserve_conformance.dataplane.openai import names_model
 

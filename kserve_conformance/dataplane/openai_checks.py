@@ -1,9 +1,10 @@
-"""What the openai check modules share: the two generation endpoints, requests, and reading answers.
+"""What the openai checks share: the two generation endpoints, their request, and reading answers.
 
 The checks run on both of the reference's generation endpoints, ``/v1/completions`` ("kind"
 ``completions``) and ``/v1/chat/completions`` (``chat``), with the prompts of
-``conformance/data/payloads/openai.yaml``. Every request and answer is attached to the Allure step
-that made it. Quotes are from the OpenAI API reference (``openai/openapi.yaml``).
+``conformance/data/payloads/openai.yaml``. Requests made as Allure steps, with their evidence
+attached, are ``reporting/openai_steps.py`` (this layer may not import reporting). Quotes are from
+the OpenAI API reference (``openai/openapi.yaml``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import allure
-
 from kserve_conformance.checks.catalog import DATA, load_yaml
 from kserve_conformance.dataplane import openai
-from kserve_conformance.dataplane.openai import OpenAIPlane, StreamExchange
+from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.dataplane.rest import Exchange
-from kserve_conformance.reporting.evidence import attach_exchange, attach_stream
 
 PAYLOADS: dict[str, Any] = load_yaml(DATA / "payloads" / "openai.yaml")
 KINDS = ("completions", "chat")
@@ -68,50 +66,11 @@ def body(server: OpenAIPlane, kind: str, **params: Any) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if v is not None}
 
 
-def post(server: OpenAIPlane, kind: str, doc: dict[str, Any]) -> Exchange:
-    path = ENDPOINTS[kind].path
-    with allure.step(f"POST {server.prefix}{path}"):
-        exchange = server.post(path, doc)
-        attach_exchange(exchange)
-    return exchange
-
-
-def post_raw(server: OpenAIPlane, kind: str, raw: bytes) -> Exchange:
-    path = ENDPOINTS[kind].path
-    with allure.step(f"POST {server.prefix}{path} (raw body)"):
-        exchange = server.post_raw(path, raw)
-        attach_exchange(exchange)
-    return exchange
-
-
-def get(server: OpenAIPlane, path: str) -> Exchange:
-    with allure.step(f"GET {server.prefix}{path}"):
-        exchange = server.get(path)
-        attach_exchange(exchange)
-    return exchange
-
-
-def stream(server: OpenAIPlane, kind: str, doc: dict[str, Any]) -> StreamExchange:
-    path = ENDPOINTS[kind].path
-    with allure.step(f"POST {server.prefix}{path} (stream)"):
-        exchange = server.stream(path, {**doc, "stream": True})
-        attach_stream(exchange)
-    return exchange
-
-
 def ok_json(exchange: Exchange) -> Any:
     """The 2xx answer's JSON; anything else fails naming the status and body."""
     assert 200 <= exchange.status < 300, f"expected success, got {exchange.describe()}"
     doc, problem = openai.body_json(exchange)
     assert problem is None, f"{exchange.method} {exchange.url} answered {problem}"
-    return doc
-
-
-def answer(server: OpenAIPlane, kind: str, **params: Any) -> Any:
-    """A successful non-streamed answer with one choice."""
-    doc = ok_json(post(server, kind, body(server, kind, **params)))
-    choices = doc.get("choices") if isinstance(doc, dict) else None
-    assert isinstance(choices, list) and choices, f"the answer has no choices: {json.dumps(doc)[:300]}"
     return doc
 
 
