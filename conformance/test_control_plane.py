@@ -1,4 +1,6 @@
-"""Control-plane checks: SEED.md steps 2-3 (apply, Ready, URLs), judged from the cluster's own config."""
+"""Control-plane checks: the walk-through's steps 2-3 (docs/walkthrough.md: apply, Ready, URLs), judged from
+the cluster's own config.
+"""
 
 from __future__ import annotations
 

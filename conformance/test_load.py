@@ -1,4 +1,5 @@
-"""Latency and error-rate under load: SEED.md step 6 as a check with thresholds and exact counts.
+"""Latency and error-rate under load: the walk-through's step 6 (docs/walkthrough.md) as a check with
+thresholds and exact counts.
 
 The tutorial runs vegeta at 500 req/s for a minute and a person reads the report, where one 502
 in 30,000 still prints "Success 100.00%". Here an open-loop generator in its own process sends
@@ -54,7 +55,7 @@ def slo_from(config: pytest.Config) -> SLO:
 
 @conformance(
     "LoadSLO",
-    "Open-loop constant-rate load (default 500 req/s for 60 s, as SEED.md step 6) meets "
+    "Open-loop constant-rate load (default 500 req/s for 60 s, as the walk-through's step 6) meets "
     "the latency and error-rate thresholds.",
     level=EXTENDED,
     features=("load",),

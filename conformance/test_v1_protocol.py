@@ -1,4 +1,4 @@
-"""V1 data-plane checks through the ingress: SEED.md steps 4-5."""
+"""V1 data-plane checks through the ingress: the walk-through's steps 4-5 (docs/walkthrough.md)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ PLUGGED_KEY = pytest.StashKey[bool]()
 MARKERS = (
     "conformance(check): a conformance check's metadata (see kserve_conformance.checks.spec)",
     "services(protocol): restrict the service parametrization to one data-plane protocol",
-    "load: the load test (SEED.md step 6); deselect with -m 'not load'",
+    "load: the load test (the walk-through's step 6, docs/walkthrough.md); deselect with -m 'not load'",
     "llm_load: the LLM load test (streaming, token-level latency); deselect with -m 'not llm_load'",
     "round_trip: single-request timings (pytest-benchmark); deselect with -m 'not round_trip'",
     "lifecycle: rollout and scaling checks, each module changing its own InferenceService; "

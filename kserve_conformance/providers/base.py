@@ -30,8 +30,10 @@ class LoadRate:
     why: str
 
 
-# SEED.md step 6: "500 requests per second for one minute".
-TUTORIAL_RATE = LoadRate(500.0, "the tutorial's rate (SEED.md step 6: 500 requests per second for a minute)")
+# The walk-through's step 6 (docs/walkthrough.md): "500 requests per second for one minute".
+TUTORIAL_RATE = LoadRate(
+    500.0, "the tutorial's rate (the walk-through's step 6, docs/walkthrough.md: 500 requests per second for a minute)"
+)
 
 
 @dataclass(frozen=True)

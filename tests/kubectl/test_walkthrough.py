@@ -1,4 +1,5 @@
-"""SEED.md steps 1-5 with the real kubectl, command by command as the tutorial writes them.
+"""The walk-through's steps 1-5 (docs/walkthrough.md) with the real kubectl, command by command as the
+tutorial writes them.
 
 Each command is bounded (a hang fails, naming the command); nothing here asserts speed. The time
 of each step is recorded in the test's ``user_properties`` and printed, for reports.
@@ -21,7 +22,7 @@ from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
 from tests.conftest import REPO
 from tests.kubectl.conftest import WAIT_TIMEOUT_S, Kubectl, run_kubectl
 
-MANIFEST = (REPO / "conformance" / "data" / "manifests" / "sklearn-iris.yaml").read_text()  # SEED.md step 2
+MANIFEST = (REPO / "conformance" / "data" / "manifests" / "sklearn-iris.yaml").read_text()  # the walk-through's step 2
 INPUT = '{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}'
 PREDICT_TIMEOUT_S = 30.0
 
