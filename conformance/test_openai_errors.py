@@ -9,7 +9,6 @@ status but the wrong body shows both verdicts. The error object is the reference
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -18,23 +17,12 @@ from kserve_conformance.checks.spec import EXTENDED, conformance
 from kserve_conformance.dataplane import openai
 from kserve_conformance.dataplane import openai_checks as oc
 from kserve_conformance.dataplane.openai import OpenAIPlane
-from kserve_conformance.dataplane.rest import Exchange
 from kserve_conformance.reporting import openai_steps as steps
 
 pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("kserve_openai_deviation")]
-UNKNOWN = "kserve-conformance-no-such-model"
+UNKNOWN = oc.UNKNOWN_MODEL
 CASES: list[dict[str, Any]] = oc.PAYLOADS["errors"]
 by_case = pytest.mark.parametrize("error_case", CASES, ids=[c["id"] for c in CASES])
-
-
-def unknown_model(server: OpenAIPlane, kind: str) -> Exchange:
-    return steps.post(server, kind, oc.body(server, kind, model=UNKNOWN))
-
-
-def refused(server: OpenAIPlane, case: dict[str, Any]) -> Exchange:
-    if "raw" in case:
-        return steps.post_raw(server, case["endpoint"], case["raw"].replace('"M"', json.dumps(server.model)).encode())
-    return steps.post(server, case["endpoint"], oc.body(server, case["endpoint"], **case["body"]))
 
 
 @pytest.mark.parametrize("kind", oc.KINDS)
@@ -45,7 +33,7 @@ def refused(server: OpenAIPlane, case: dict[str, Any]) -> Exchange:
     features=("openai",),
 )
 def test_unknown_model_status(kserve_openai: OpenAIPlane, kind: str) -> None:
-    exchange = unknown_model(kserve_openai, kind)
+    exchange = steps.post(kserve_openai, kind, oc.body(kserve_openai, kind, model=UNKNOWN))
     assert exchange.status == 404, f"model {UNKNOWN!r}: expected 404, got {exchange.describe()}"
 
 
@@ -58,7 +46,7 @@ def test_unknown_model_status(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai",),
 )
 def test_unknown_model_body(kserve_openai: OpenAIPlane, kind: str) -> None:
-    exchange = unknown_model(kserve_openai, kind)
+    exchange = steps.post(kserve_openai, kind, oc.body(kserve_openai, kind, model=UNKNOWN))
     assert exchange.status >= 400, f"model {UNKNOWN!r} was not refused: {exchange.describe()}"
     problem = openai.error_object_problem(exchange)
     assert problem is None, problem
@@ -74,7 +62,7 @@ def test_unknown_model_body(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai",),
 )
 def test_invalid_request_status(kserve_openai: OpenAIPlane, error_case: dict[str, Any]) -> None:
-    exchange = refused(kserve_openai, error_case)
+    exchange = steps.post_case(kserve_openai, error_case)
     assert 400 <= exchange.status < 500, (
         f"{error_case['id']} ({error_case['spec']}): expected a 4xx for the client's bad request, got "
         f"{exchange.describe()}"
@@ -90,7 +78,7 @@ def test_invalid_request_status(kserve_openai: OpenAIPlane, error_case: dict[str
     features=("openai",),
 )
 def test_invalid_request_body(kserve_openai: OpenAIPlane, error_case: dict[str, Any]) -> None:
-    exchange = refused(kserve_openai, error_case)
+    exchange = steps.post_case(kserve_openai, error_case)
     assert exchange.status >= 400, f"{error_case['id']} was not refused: {exchange.describe()}"
     problem = openai.error_object_problem(exchange)
     assert problem is None, f"{error_case['id']}: {problem}"

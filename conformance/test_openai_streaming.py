@@ -18,27 +18,13 @@ from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measur
 from kserve_conformance.checks.validity import witnessing
 from kserve_conformance.dataplane import delivery, openai
 from kserve_conformance.dataplane import openai_checks as oc
-from kserve_conformance.dataplane.openai import OpenAIPlane, StreamExchange
+from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.reporting import openai_steps as steps
 from kserve_conformance.reporting.evidence import counts_property, figure, measured_text
 
 pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("kserve_openai_deviation")]
 both = pytest.mark.parametrize("kind", oc.KINDS)
 chat_only = pytest.mark.parametrize("kind", ["chat"])
-
-
-def streamed(server: OpenAIPlane, kind: str, **params: Any) -> StreamExchange:
-    exchange = steps.stream(server, kind, oc.body(server, kind, **params))
-    assert 200 <= exchange.stream.status < 300, (
-        f"expected success, got {exchange.describe()}: {exchange.stream.raw[:300]!r}"
-    )
-    return exchange
-
-
-def chunks_of(exchange: StreamExchange) -> list[Any]:
-    chunks = exchange.chunks()
-    assert chunks, f"the stream carried no data chunks: {exchange.stream.raw[:300]!r}"
-    return chunks
 
 
 @both
@@ -49,7 +35,7 @@ def chunks_of(exchange: StreamExchange) -> list[Any]:
     features=("openai", "openai-streaming"),
 )
 def test_stream_content_type(kserve_openai: OpenAIPlane, kind: str) -> None:
-    exchange = streamed(kserve_openai, kind)
+    exchange = steps.streamed(kserve_openai, kind)
     media = exchange.stream.content_type().partition(";")[0].strip().lower()
     assert media == "text/event-stream", (
         f"the stream's content type is {exchange.stream.content_type() or 'missing'!r}, not text/event-stream"
@@ -64,10 +50,10 @@ def test_stream_content_type(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai", "openai-streaming"),
 )
 def test_stream_data_only(kserve_openai: OpenAIPlane, kind: str) -> None:
-    exchange = streamed(kserve_openai, kind)
+    exchange = steps.streamed(kserve_openai, kind)
     others = [(name or "(comment)", value) for event in exchange.stream.events for name, value in event.fields]
     assert not others, f"the stream has non-data lines, e.g. {others[:3]}: not data-only server-sent events"
-    chunks_of(exchange)
+    oc.chunks_of(exchange)
 
 
 @both
@@ -77,7 +63,7 @@ def test_stream_data_only(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai", "openai-streaming"),
 )
 def test_stream_done(kserve_openai: OpenAIPlane, kind: str) -> None:
-    exchange = streamed(kserve_openai, kind)
+    exchange = steps.streamed(kserve_openai, kind)
     events = exchange.stream.events
     assert events and events[-1].done, (
         f"the stream's last event is {events[-1].data[:200] if events else 'none'!r}"
@@ -96,7 +82,7 @@ def test_stream_done(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai", "openai-streaming"),
 )
 def test_stream_same_id(kserve_openai: OpenAIPlane, kind: str) -> None:
-    chunks = chunks_of(streamed(kserve_openai, kind, stream_options={"include_usage": True}))
+    chunks = oc.chunks_of(steps.streamed(kserve_openai, kind, stream_options={"include_usage": True}))
     ids = sorted({json.dumps(c.get("id")) for c in chunks})
     created = sorted({json.dumps(c.get("created")) for c in chunks})
     assert len(ids) == 1, f"the chunks carry {len(ids)} ids: {', '.join(ids[:4])}"
@@ -113,7 +99,7 @@ def test_stream_same_id(kserve_openai: OpenAIPlane, kind: str) -> None:
 )
 def test_stream_chunk_objects(kserve_openai: OpenAIPlane, kind: str) -> None:
     endpoint = oc.ENDPOINTS[kind]
-    for i, chunk in enumerate(chunks_of(streamed(kserve_openai, kind))):
+    for i, chunk in enumerate(oc.chunks_of(steps.streamed(kserve_openai, kind))):
         problems = openai.schema_problems(chunk, endpoint.chunk_schema, chunk=True)
         assert not problems, f"chunk {i} is not a {endpoint.chunk_schema}: {'; '.join(problems)}"
         assert chunk.get("object") == endpoint.chunk_object, (
@@ -131,7 +117,7 @@ def test_stream_chunk_objects(kserve_openai: OpenAIPlane, kind: str) -> None:
 )
 def test_stream_finish_reason(kserve_openai: OpenAIPlane, kind: str) -> None:
     by_choice: dict[Any, list[Any]] = {}
-    for chunk in chunks_of(streamed(kserve_openai, kind)):
+    for chunk in oc.chunks_of(steps.streamed(kserve_openai, kind)):
         for choice in chunk.get("choices") or []:
             by_choice.setdefault(choice.get("index"), []).append(choice.get("finish_reason"))
     assert by_choice, "no chunk carries a choice"
@@ -155,7 +141,7 @@ def test_stream_finish_reason(kserve_openai: OpenAIPlane, kind: str) -> None:
 )
 def test_stream_matches_non_stream(kserve_openai: OpenAIPlane, kind: str) -> None:
     whole = oc.text_of(kind, steps.answer(kserve_openai, kind))
-    joined = "".join(oc.delta_text(kind, c) for c in chunks_of(streamed(kserve_openai, kind)))
+    joined = "".join(oc.delta_text(kind, c) for c in oc.chunks_of(steps.streamed(kserve_openai, kind)))
     assert joined == whole, f"the joined deltas {joined!r} differ from the non-streamed text {whole!r}"
 
 
@@ -168,7 +154,7 @@ def test_stream_matches_non_stream(kserve_openai: OpenAIPlane, kind: str) -> Non
     features=("openai", "openai-streaming"),
 )
 def test_stream_role(kserve_openai: OpenAIPlane, kind: str) -> None:
-    chunks = [c for c in chunks_of(streamed(kserve_openai, kind)) if c.get("choices")]
+    chunks = [c for c in oc.chunks_of(steps.streamed(kserve_openai, kind)) if c.get("choices")]
     assert chunks, "no chunk carries a choice"
     delta = chunks[0]["choices"][0].get("delta") or {}
     assert delta.get("role") == "assistant", f"the first delta is {json.dumps(delta)[:200]}, without role 'assistant'"
@@ -185,7 +171,7 @@ def test_stream_role(kserve_openai: OpenAIPlane, kind: str) -> None:
     features=("openai", "openai-streaming"),
 )
 def test_stream_usage_chunk(kserve_openai: OpenAIPlane, kind: str) -> None:
-    chunks = chunks_of(streamed(kserve_openai, kind, stream_options={"include_usage": True}))
+    chunks = oc.chunks_of(steps.streamed(kserve_openai, kind, stream_options={"include_usage": True}))
     with_usage = [i for i, c in enumerate(chunks) if c.get("usage") is not None]
     assert with_usage, f"no usage chunk before [DONE] in {len(chunks)} chunks, though include_usage was set"
     last = chunks[-1]
@@ -218,7 +204,7 @@ def test_stream_incremental(
     with witnessing(kserve_server_pid) as witness:
         for _ in range(limit):
             before = witness.mark()
-            stream = streamed(kserve_openai, kind, max_tokens=oc.PAYLOADS["stream_max_tokens"]).stream
+            stream = steps.streamed(kserve_openai, kind, max_tokens=oc.PAYLOADS["stream_max_tokens"]).stream
             after = witness.mark()
             content = [e for e in stream.data_events() if oc.delta_text(kind, json.loads(e.data))]
             done = next((e.at_s for e in stream.events if e.done), stream.end_s)

@@ -16,11 +16,12 @@ from typing import Any
 
 from kserve_conformance.checks.catalog import DATA, load_yaml
 from kserve_conformance.dataplane import openai
-from kserve_conformance.dataplane.openai import OpenAIPlane
+from kserve_conformance.dataplane.openai import OpenAIPlane, StreamExchange
 from kserve_conformance.dataplane.rest import Exchange
 
 PAYLOADS: dict[str, Any] = load_yaml(DATA / "payloads" / "openai.yaml")
 KINDS = ("completions", "chat")
+UNKNOWN_MODEL = "kserve-conformance-no-such-model"  # a model no server serves
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,13 @@ def delta_text(kind: str, chunk: Any) -> str:
     choice = choices[0]
     text = choice.get("text") if kind == "completions" else (choice.get("delta") or {}).get("content")
     return text if isinstance(text, str) else ""
+
+
+def chunks_of(exchange: StreamExchange) -> list[Any]:
+    """The stream's data chunks; a stream without any fails naming its first bytes."""
+    chunks = exchange.chunks()
+    assert chunks, f"the stream carried no data chunks: {exchange.stream.raw[:300]!r}"
+    return chunks
 
 
 def usage_problem(usage: Any) -> str | None:

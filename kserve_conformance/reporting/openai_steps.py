@@ -55,3 +55,19 @@ def answer(server: OpenAIPlane, kind: str, **params: Any) -> Any:
     choices = doc.get("choices") if isinstance(doc, dict) else None
     assert isinstance(choices, list) and choices, f"the answer has no choices: {json.dumps(doc)[:300]}"
     return doc
+
+
+def streamed(server: OpenAIPlane, kind: str, **params: Any) -> StreamExchange:
+    """A successful stream of the payloads' request (``params`` as for ``body``)."""
+    exchange = stream(server, kind, body(server, kind, **params))
+    assert 200 <= exchange.stream.status < 300, (
+        f"expected success, got {exchange.describe()}: {exchange.stream.raw[:300]!r}"
+    )
+    return exchange
+
+
+def post_case(server: OpenAIPlane, case: dict[str, Any]) -> Exchange:
+    """One error case of the payloads (a body the reference rules out, or raw bytes with ``"M"`` the model)."""
+    if "raw" in case:
+        return post_raw(server, case["endpoint"], case["raw"].replace('"M"', json.dumps(server.model)).encode())
+    return post(server, case["endpoint"], body(server, case["endpoint"], **case["body"]))
