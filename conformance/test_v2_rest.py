@@ -5,7 +5,7 @@ and every runtime KServe ships does; the rest of the protocol is extended, with 
 versions, the binary tensor extension) reported *not supported* where a server does not offer
 them. Quotes are from the protocol's REST specification (``inference_rest.md``) and OpenAPI
 (``open_inference_rest.yaml``). Which servers were run, and their outcome per check, is in
-README's interop table, produced by ``tests/interop``.
+the interop table of ``docs/interop.md``, produced by ``tests/interop``.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class LocalTargetProcess:
 
 class LocalProvider:
     name = "local"
-    # Measured (README, "The two commands"): the target's one KServe ModelServer process costs 3.1 ms
+    # Measured (docs/load.md, "The default rate"): the target's one KServe ModelServer process costs 3.1 ms
     # of CPU per V2 infer on a 2-core machine, so it tops out near 320 requests/s; at 200/s its p99
     # was 7.2 ms. The tutorial's 500/s would judge this harness's capacity, not KServe.
     load_rate = LoadRate(

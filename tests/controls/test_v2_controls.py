@@ -129,7 +129,7 @@ def wait_listening(port: int, timeout_s: float = 60) -> None:
 
 @pytest.fixture(scope="module")
 def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A KServe model server started by hand, as README tells a runtime author to."""
+    """A KServe model server started by hand, as docs/options.md tells a runtime author to."""
     model = build_iris_model(tmp_path_factory.mktemp("model"))
     http, grpc_port = free_port(), free_port()
     server = Process(

@@ -196,7 +196,7 @@ def missing_upstream(e2e_dir: Path, expected: Expectations) -> list[str]:
 
 
 def table(results: Mapping[str, Outcome], expected: Expectations) -> str:
-    """The README table: upstream test, outcome, seconds, and the reason for each exception."""
+    """The printed table: upstream test, outcome, seconds, and the reason for each exception."""
     rows = ["| upstream test | outcome | seconds | capability the target lacks |", "| --- | --- | --- | --- |"]
     order: Sequence[str] = [*expected.selected, *expected.not_run]
     for name in [*order, *sorted(set(results) - set(order))]:

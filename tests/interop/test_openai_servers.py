@@ -10,8 +10,8 @@ a runtime author would run the suite, ``pytest --kserve-endpoint URL --kserve-pr
 * vLLM 0.32's own OpenAI server, at the root (marker ``vllm``: it takes about two minutes to start).
 
 Every core check must pass on both. Every extended check that does not pass must be *not
-supported* or a listed known deviation. README's openai interop table is rendered from these
-runs; when it disagrees with them this test fails (``KSERVE_CONFORMANCE_WRITE_README=1`` rewrites it).
+supported* or a listed known deviation. The openai interop table of ``docs/interop.md`` is rendered
+from these runs; when it disagrees with them this test fails (``KSERVE_CONFORMANCE_WRITE_DOCS=1`` rewrites it).
 
 Serial (``pytest tests -m serial``): StreamIncremental times arrivals, and beside three other
 self-test processes on two cores vLLM's server delivered a whole 85 ms stream in one piece, three
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.serial
 
 NAME = "tiny"
 EXCUSED = {"passed", "not-supported", "known-deviation", "not-applicable"}
-README = REPO / "README.md"
+INTEROP_DOC = REPO / "docs" / "interop.md"
 TABLE_START, TABLE_END = "<!-- openai-interop-table: start -->", "<!-- openai-interop-table: end -->"
 RESULTS: dict[str, dict[str, Any]] = {}
 
@@ -102,16 +102,16 @@ def test_core_passes_and_extended_is_only_excused(which: str, request: pytest.Fi
 
 
 @pytest.mark.vllm
-def test_readme_table_is_the_interop_run() -> None:
+def test_docs_table_is_the_interop_run() -> None:
     if len(RESULTS) != 2:
         pytest.fail(f"the interop runs did not both complete ({sorted(RESULTS)}); see the test above")
     table = render_table(RESULTS, case_of)
-    text = README.read_text()
+    text = INTEROP_DOC.read_text()
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    if os.environ.get("KSERVE_CONFORMANCE_WRITE_README"):
-        README.write_text(text[:start] + "\n" + table + text[end:])
+    if os.environ.get("KSERVE_CONFORMANCE_WRITE_DOCS"):
+        INTEROP_DOC.write_text(text[:start] + "\n" + table + text[end:])
         return
     assert text[start:end].strip() == table.strip(), (
-        "README's openai interop table disagrees with this run; rewrite it with "
-        "KSERVE_CONFORMANCE_WRITE_README=1 pytest tests/interop/test_openai_servers.py, and review:\n" + table
+        "docs/interop.md's openai interop table disagrees with this run; rewrite it with "
+        "KSERVE_CONFORMANCE_WRITE_DOCS=1 pytest tests/interop/test_openai_servers.py, and review:\n" + table
     )

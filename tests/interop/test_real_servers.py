@@ -10,8 +10,8 @@ author would run the suite:
   (``tests/envs.py``: it cannot share a venv with kserve 0.21), created once and reused.
 
 Every core check must pass on both. Every extended check that does not pass must be *not
-supported* or a listed known deviation. README's interop table is rendered from these runs;
-when it disagrees with them this test fails (``KSERVE_CONFORMANCE_WRITE_README=1`` rewrites it).
+supported* or a listed known deviation. The interop table of ``docs/interop.md`` is rendered from
+these runs; when it disagrees with them this test fails (``KSERVE_CONFORMANCE_WRITE_DOCS=1`` rewrites it).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from tests.envs import ensure
 MODEL = REFERENCE / "kserve" / "models" / "sklearn-iris-v2" / "model.joblib"
 NAME = "sklearn-iris"
 EXCUSED = {"passed", "not-supported", "known-deviation", "not-applicable"}
-README = REPO / "README.md"
+INTEROP_DOC = REPO / "docs" / "interop.md"
 TABLE_START, TABLE_END = "<!-- interop-table: start -->", "<!-- interop-table: end -->"
 
 
@@ -207,16 +207,16 @@ def case_of(test_id: str) -> str:
     return params.removeprefix(f"{NAME}-v2-").removeprefix(f"{NAME}-")
 
 
-def test_readme_table_is_the_interop_run() -> None:
+def test_docs_table_is_the_interop_run() -> None:
     if len(RESULTS) != 2:
         pytest.fail(f"the interop runs did not both complete ({sorted(RESULTS)}); see the test above")
     table = render_table(RESULTS)
-    text = README.read_text()
+    text = INTEROP_DOC.read_text()
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    if os.environ.get("KSERVE_CONFORMANCE_WRITE_README"):
-        README.write_text(text[:start] + "\n" + table + text[end:])
+    if os.environ.get("KSERVE_CONFORMANCE_WRITE_DOCS"):
+        INTEROP_DOC.write_text(text[:start] + "\n" + table + text[end:])
         return
     assert text[start:end].strip() == table.strip(), (
-        "README's interop table disagrees with this run; rewrite it with "
-        "KSERVE_CONFORMANCE_WRITE_README=1 pytest tests/interop, and review the difference:\n" + table
+        "docs/interop.md's interop table disagrees with this run; rewrite it with "
+        "KSERVE_CONFORMANCE_WRITE_DOCS=1 pytest tests/interop, and review the difference:\n" + table
     )
