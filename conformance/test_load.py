@@ -10,47 +10,20 @@ threshold broke. A run whose generator could not keep its schedule is reported i
 
 from __future__ import annotations
 
-import json
-
 import allure
 import pytest
 
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable
+from kserve_conformance.fixtures import load_runs
 from kserve_conformance.fixtures.owned import ServedModel
-from kserve_conformance.load.attack import LoadSpec, Target
 from kserve_conformance.load.reports import vegeta_text, write_all
 from kserve_conformance.load.runner import run_load
-from kserve_conformance.load.slo import SLO, judge
+from kserve_conformance.load.slo import judge
 from kserve_conformance.plugin import config as suite_config
 from kserve_conformance.providers.base import LoadRate
 from kserve_conformance.reporting.progress import progress
 
 pytestmark = pytest.mark.load
-
-
-def load_spec(config: pytest.Config, kserve_service: ServedModel, rate: LoadRate) -> LoadSpec:
-    suite = suite_config.of(config)
-    payload = kserve_service.entry.payloads["load"]
-    dataplane = kserve_service.dataplane
-    headers = {"Content-Type": "application/json"}
-    if dataplane.host:
-        headers["Host"] = dataplane.host
-    url = f"{dataplane.base_url}{dataplane.path_prefix}{payload['path'].format(name=kserve_service.name)}"
-    return LoadSpec(
-        Target(payload["method"], url, headers, json.dumps(payload["request"]).encode()),
-        rate=rate.per_s,
-        duration_s=suite.load.duration_s,
-        workers=suite.load.workers,
-        timeout_s=suite.timeouts.load_request_s,
-    )
-
-
-def slo_from(config: pytest.Config) -> SLO:
-    suite = suite_config.of(config)
-    t = suite.thresholds
-    return SLO(
-        p99_ms=t.p99_ms, p50_ms=t.p50_ms, max_ms=t.max_ms, error_rate=t.error_rate, max_lag_ms=suite.load.max_lag_ms
-    )
 
 
 @conformance(
@@ -70,7 +43,7 @@ def test_load_meets_slo(
             "one V1/V2 request at a constant rate; generative services need token-level load"
         )
     kserve_service.settle()
-    spec, slo = load_spec(config, kserve_service, kserve_load_rate), slo_from(config)
+    spec, slo = load_runs.load_spec(config, kserve_service, kserve_load_rate), load_runs.slo_from(config)
     request.node.user_properties.append(("kserve-conformance.load-rate", f"{spec.rate:g} ({kserve_load_rate.why})"))
     with allure.step(f"Load {spec.target.method} {spec.target.url} at {spec.rate:g}/s for {spec.duration_s:g}s"):
         result = run_load(spec, progress(config))

@@ -56,6 +56,13 @@ ENDPOINTS = {
 }
 
 
+def openai_base(server: OpenAIPlane) -> str:
+    """Where the server's OpenAI routes live, up to ``/v1``: the data plane's base, then the prefix
+    the ``kserve_openai`` fixture detected (or ``--kserve-openai-prefix`` gave)."""
+    dataplane = server.dataplane
+    return f"{dataplane.base_url}{dataplane.path_prefix}{server.prefix}"
+
+
 def body(server: OpenAIPlane, kind: str, **params: Any) -> dict[str, Any]:
     """A temperature-0 request of the payloads' prompt; ``params`` override (``None`` removes a field)."""
     doc: dict[str, Any] = {"model": server.model, "temperature": 0, "max_tokens": PAYLOADS["max_tokens"]}

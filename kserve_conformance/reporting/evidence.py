@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 
 import allure
 import pytest
@@ -99,3 +100,9 @@ def measured_text(item: pytest.Item, name: str, text: str) -> None:
     (``kserve-conformance.text.NAME``) and an Allure attachment."""
     item.user_properties.append((f"kserve-conformance.text.{name}", text))
     allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_llm_load(files: dict[str, Path], name: str) -> None:
+    """An LLM load run's plots and summary, named ``name``."""
+    allure.attach.file(files["llm-load.png"], name=f"{name} plots", attachment_type=allure.attachment_type.PNG)
+    allure.attach.file(files["summary.json"], name=f"{name} summary", attachment_type=allure.attachment_type.JSON)

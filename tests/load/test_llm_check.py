@@ -18,6 +18,7 @@ import pytest
 from kserve_conformance.checks.catalog import ServiceEntry
 from kserve_conformance.conformance import test_llm_load as check
 from kserve_conformance.dataplane.openai import OpenAIPlane
+from kserve_conformance.dataplane.openai_checks import openai_base
 from kserve_conformance.dataplane.rest import DataPlane
 from kserve_conformance.fixtures.owned import ServedModel
 from kserve_conformance.load.known_stream_target import Timing
@@ -52,7 +53,7 @@ def test_the_check_passes_a_healthy_stream_and_writes_its_reports(
 ) -> None:
     with known_target(Timing()) as base:
         model, plane = served(base)
-        assert check.openai_base(plane) == base
+        assert openai_base(plane) == base
         check.test_llm_load_meets_slo(request, model, plane)
     out = tmp_path / "llm-load" / "known-llm"
     summary = json.loads((out / "summary.json").read_text())

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kserve_conformance.checks.spec import invalid_measurement
 from kserve_conformance.load.llm.results import LLMResult
 from kserve_conformance.load.slo import Judgement
 
@@ -123,3 +124,10 @@ def judge(result: LLMResult, slo: LLMSLO) -> Judgement:
             f"goodput {good}/{n} = {good / n:.4f} below --kserve-slo-goodput={slo.min_goodput:g}: {'; '.join(parts)}"
         )
     return Judgement(invalid, violations)
+
+
+def assert_met(result: LLMResult, judgement: Judgement) -> None:
+    """Fail with what broke (invalid first: an invalid run is not judged against the SLOs)."""
+    if judgement.invalid:
+        invalid_measurement(f"{'; '.join(judgement.invalid)} | measured: {result.summary_line()}")
+    assert judgement.passed, f"{'; '.join(judgement.violations)} | measured: {result.summary_line()}"
