@@ -12,10 +12,7 @@ whose predecessor did not pass is skipped.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
 
 import allure
 import pytest
@@ -26,9 +23,15 @@ from kserve_conformance.checks.spec import EXTENDED, After, conformance
 from kserve_conformance.cluster import rollout
 from kserve_conformance.cluster.rollout import revision_state
 from kserve_conformance.dataplane import traffic
-from kserve_conformance.dataplane.traffic import CANARY, OLD, ClosedLoop, describe_counts
+from kserve_conformance.dataplane.traffic import CANARY, OLD, describe_counts
 from kserve_conformance.fixtures.lifecycle import changing_service
-from kserve_conformance.fixtures.owned import ChangingService
+from kserve_conformance.fixtures.lifecycle_steps import (
+    Revisions,
+    Rollout,
+    change_then_all_answered_by,
+    sample,
+    wait_for,
+)
 from kserve_conformance.reporting.evidence import counts_property
 from kserve_conformance.timeouts import Timeouts
 
@@ -38,24 +41,6 @@ FEATURES = ("Knative", "Canary")
 KNATIVE_ONLY = "Canary rollout strategy is only supported in serverless deployment mode (KServe docs)"
 SPLIT, PROMOTION = "CanaryTrafficSplit", "CanaryPromotion"
 pytestmark = pytest.mark.lifecycle
-Problem = Callable[[dict[str, Any]], str | None]  # why the status is not yet what a check waits for; None once it is
-
-
-@dataclass
-class Revisions:
-    """What the canary split found out for promotion and rollback: the two revisions it told apart."""
-
-    old: str = ""  # latestRolledoutRevision before the canary
-    new: str = ""  # the canary's revision
-
-
-@dataclass
-class Rollout:
-    """The module's service and what its steps learnt, typed: the steps' order is the collection's
-    (``After``), never this object's, so nothing here depends on the file's order."""
-
-    service: ChangingService
-    revisions: Revisions = field(default_factory=Revisions)
 
 
 @pytest.fixture(scope="module")
@@ -69,81 +54,6 @@ def rollout_service(request: pytest.FixtureRequest) -> Iterator[Rollout]:
 @pytest.fixture(scope="module")
 def timeouts(kserve_lifecycle_timeouts: Timeouts) -> Timeouts:
     return kserve_lifecycle_timeouts
-
-
-def wait_for(service: ChangingService, problem: Problem, timeout_s: float, what: str) -> dict[str, Any]:
-    """Poll the status until ``problem(isvc)`` is None; fail naming what was still wrong and the traffic seen."""
-    with allure.step(f"wait for {what} (timeout {timeout_s:g}s)"):
-        polled = rollout.poll_until(service.current, lambda obj: problem(obj) is None, timeout_s)
-    if not polled.reached:
-        pytest.fail(
-            f"{what} not reached within {timeout_s:g}s: {problem(polled.last)}; status: {revision_state(polled.last)}",
-            pytrace=False,
-        )
-    status: dict[str, Any] = polled.last  # what service.current() returned
-    return status
-
-
-def classify(status: int | None, body: bytes) -> str:
-    return traffic.answer_class(status, body, ROLLOUT["answers"])
-
-
-def sample(service: ChangingService, n: int, timeout_s: float) -> Counter[str]:
-    """``n`` requests one after the other, each answer (or transport error) counted by class."""
-    counts: Counter[str] = Counter()
-    for _ in range(n):
-        status, body, _, _ = service.timed_predict(timeout_s)
-        counts[classify(status, body)] += 1
-    return counts
-
-
-def during_change(
-    service: ChangingService, timeouts: Timeouts, patch: dict[str, Any], problem: Problem, what: str
-) -> tuple[dict[str, Any], Counter[str]]:
-    """Patch with closed-loop traffic running; wait for the status and then for the data path to settle;
-    return the status and the traffic's counts.
-
-    The traffic runs on until the check's own requests succeed N times in a row, so requests the
-    data path drops just after the status changed are counted too.
-    """
-    request = service.closed_loop_request(timeouts.request_s)
-    with ClosedLoop(request, classify, workers=ROLLOUT["background"]["workers"]) as loop:
-        service.patch(patch)
-        try:
-            status = wait_for(service, problem, timeouts.traffic_s, what)
-            service.settle()
-        finally:
-            counts = loop.stop()
-    return status, counts
-
-
-def change_then_all_answered_by(
-    service: ChangingService,
-    timeouts: Timeouts,
-    item: pytest.Item,
-    change: str,
-    patch: dict[str, Any],
-    problem: Any,
-    answer: str,
-    revision: str,
-) -> None:
-    """Patch under closed-loop traffic (none may fail), then every one of M requests answered by ``answer``."""
-    _, counts = during_change(service, timeouts, patch, problem, change)
-    counts_property(item, f"during-{change}", counts)
-    assert_no_failures(counts, change)
-    m = ROLLOUT["after"]["requests"]
-    after = sample(service, m, timeouts.request_s)
-    counts_property(item, f"after-{change}", after)
-    assert after[answer] == m, (
-        f"{m - after[answer]} of {m} requests after the {change} were not answered by "
-        f"{revision}: {describe_counts(after)}"
-    )
-
-
-def assert_no_failures(counts: Counter[str], what: str) -> None:
-    failed = traffic.failures(counts, (OLD, CANARY))
-    total = sum(counts.values())
-    assert not failed, f"{sum(failed.values())} of {total} requests failed during {what}: {describe_counts(failed)}"
 
 
 @conformance(

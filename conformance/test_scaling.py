@@ -10,7 +10,6 @@ up, scale down) are reported as figures; only the cold start has a ceiling
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,9 +22,11 @@ from kserve_conformance.checks.spec import EXTENDED, After, conformance, invalid
 from kserve_conformance.checks.validity import witnessing
 from kserve_conformance.cluster import rollout
 from kserve_conformance.cluster.kube import InferenceServices
+from kserve_conformance.cluster.rollout import describe_pods
 from kserve_conformance.dataplane import traffic
-from kserve_conformance.dataplane.traffic import ClosedLoop, describe_counts
+from kserve_conformance.dataplane.traffic import ClosedLoop, error_counts
 from kserve_conformance.fixtures.lifecycle import changing_service, cluster_for
+from kserve_conformance.fixtures.lifecycle_steps import ok_predict
 from kserve_conformance.fixtures.owned import ChangingService, mode_of
 from kserve_conformance.plugin import config as suite_config
 from kserve_conformance.reporting.evidence import counts_property, figure
@@ -42,22 +43,6 @@ pytestmark = pytest.mark.lifecycle
 @pytest.fixture(scope="module")
 def timeouts(kserve_lifecycle_timeouts: Timeouts) -> Timeouts:
     return kserve_lifecycle_timeouts
-
-
-def describe_pods(pods: list[str]) -> str:
-    n = len(pods)
-    return f"{n} ready replica{'' if n == 1 else 's'}" + (
-        f" (pod{'' if n == 1 else 's'} {', '.join(pods)})" if pods else ""
-    )
-
-
-def ok_predict(service: ChangingService, timeout_s: float) -> float:
-    """One predict that must answer the tutorial's [1, 1]; returns its duration."""
-    status, body, seconds, error = service.timed_predict(timeout_s)
-    answer = TO_ZERO["answer"]
-    assert status == 200, f"predict answered {status if status is not None else error}: {body[:300]!r}"
-    assert json.loads(body) == answer, f"predict returned {body[:300]!r}, expected {answer}"
-    return seconds
 
 
 # --- scale to zero and cold start ------------------------------------------------------------------
@@ -176,10 +161,6 @@ def test_autoscale_up(autoscale_service: ChangingService, timeouts: Timeouts, re
     figure(request.node, "time-to-scale-up-s", polled.elapsed_s)
     errors = traffic.failures(counts, ("200",))
     assert not errors, f"{sum(errors.values())} of {sum(counts.values())} requests failed under load: {load}"
-
-
-def error_counts(counts: Counter[str]) -> str:
-    return describe_counts(traffic.failures(counts, ("200",)))
 
 
 @conformance(

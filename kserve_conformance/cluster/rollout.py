@@ -151,6 +151,14 @@ class Polled:
     last: Any
 
 
+def describe_pods(pods: list[str]) -> str:
+    """``2 ready replicas (pods a, b)``: what ``ready_pods`` found, for a failure message."""
+    n = len(pods)
+    return f"{n} ready replica{'' if n == 1 else 's'}" + (
+        f" (pod{'' if n == 1 else 's'} {', '.join(pods)})" if pods else ""
+    )
+
+
 def poll_until(
     read: Callable[[], Any],
     holds: Callable[[Any], bool],

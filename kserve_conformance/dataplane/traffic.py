@@ -116,3 +116,8 @@ def failures(counts: Counter[str], ok: Iterable[str]) -> Counter[str]:
     """The classes of ``counts`` that are not in ``ok``."""
     good = set(ok)
     return Counter({k: v for k, v in counts.items() if k not in good})
+
+
+def error_counts(counts: Counter[str]) -> str:
+    """The counts of every answer but a 200, described: what failed under load."""
+    return describe_counts(failures(counts, ("200",)))
