@@ -4,14 +4,12 @@ the cluster's own config.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import allure
 import pytest
 
 from kserve_conformance.checks.catalog import DATA, load_yaml
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
-from kserve_conformance.cluster.kube import conditions
+from kserve_conformance.cluster.kube import conditions, differences
 from kserve_conformance.cluster.urls import KNATIVE
 from kserve_conformance.fixtures.owned import AppliedService, DeployedService
 
@@ -33,21 +31,6 @@ def test_manifest_applies_verbatim(kserve_applied_service: AppliedService) -> No
     changes = list(differences(rewritten, stored, "spec"))
     assert not changes, "the API server changed the manifest on apply: " + "; ".join(changes)
     assert sent.keys() == rewritten.keys()
-
-
-def differences(sent: object, stored: object, path: str) -> Iterator[str]:
-    """Fields of ``sent`` that ``stored`` lacks or holds with another value."""
-    if isinstance(sent, dict):
-        if not isinstance(stored, dict):
-            yield f"{path} is {stored!r}, sent an object"
-            return
-        for key, value in sent.items():
-            if key not in stored:
-                yield f"{path}.{key} was dropped (sent {value!r})"
-            else:
-                yield from differences(value, stored[key], f"{path}.{key}")
-    elif sent != stored:
-        yield f"{path} is {stored!r}, sent {sent!r}"
 
 
 @pytest.mark.parametrize("condition", CONDITIONS["core"])

@@ -11,16 +11,10 @@ from typing import Any
 
 import pytest
 
-from kserve_conformance.dataplane.rest import Exchange
 from kserve_conformance.fixtures.owned import ServedModel
+from kserve_conformance.fixtures.service_requests import timed
 
 pytestmark = pytest.mark.round_trip
-
-
-def timed(benchmark: Any, kserve_service: ServedModel, call: Any) -> Exchange:
-    kserve_service.settle()
-    exchange: Exchange = benchmark.pedantic(call, rounds=200, warmup_rounds=10, iterations=1)
-    return exchange
 
 
 @pytest.mark.services(protocol="v1")

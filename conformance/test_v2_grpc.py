@@ -9,7 +9,6 @@ which exits the whole pytest run when a suite or user option shares a name with 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 import pytest
@@ -18,6 +17,7 @@ from open_inference.grpc import service as pb_grpc
 
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
 from kserve_conformance.dataplane import oip
+from kserve_conformance.dataplane.oip_grpc import infer_request, output_values
 from kserve_conformance.fixtures.owned import ServedModel
 from kserve_conformance.plugin import config
 
@@ -25,16 +25,6 @@ pytestmark = pytest.mark.services(protocol="v2")
 TIMEOUT_S = config.active().timeouts.request_s  # --kserve-request-timeout
 # Status codes that mean "no such model" to a client; servers differ on which one they use.
 NOT_FOUND_CLASS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE}
-CONTENTS = {
-    "FP32": "fp32_contents",
-    "FP64": "fp64_contents",
-    "INT64": "int64_contents",
-    "INT32": "int_contents",
-    "INT8": "int_contents",
-    "INT16": "int_contents",
-    "BOOL": "bool_contents",
-    "UINT64": "uint64_contents",
-}
 
 
 @pytest.fixture(scope="session")
@@ -47,32 +37,6 @@ def stub(kserve_service: ServedModel) -> Iterator[pb_grpc.GRPCInferenceServiceSt
         )
     with grpc.insecure_channel(kserve_service.grpc_target) as channel:
         yield pb_grpc.GRPCInferenceServiceStub(channel)
-
-
-def infer_request(kserve_service: ServedModel, model: str | None = None) -> pb.ModelInferRequest:
-    request: dict[str, Any] = kserve_service.entry.payloads["infer"]["request"]
-    tensors = []
-    for tensor in request["inputs"]:
-        values = list(oip.flatten(tensor["data"]))
-        contents = pb.InferTensorContents(**{CONTENTS[tensor["datatype"]]: values})
-        tensors.append(
-            pb.ModelInferRequest.InferInputTensor(
-                name=tensor["name"], datatype=tensor["datatype"], shape=tensor["shape"], contents=contents
-            )
-        )
-    return pb.ModelInferRequest(model_name=model or kserve_service.name, id=request["id"], inputs=tensors)
-
-
-def output_values(reply: pb.ModelInferResponse, index: int = 0) -> list[Any]:
-    output = reply.outputs[index]
-    if reply.raw_output_contents:
-        import numpy as np
-
-        dtype = {"INT64": "<i8", "INT32": "<i4", "FP32": "<f4", "FP64": "<f8"}[output.datatype]
-        values: list[Any] = np.frombuffer(reply.raw_output_contents[index], dtype=dtype).tolist()
-        return values
-    field = CONTENTS.get(output.datatype, "int64_contents")
-    return list(getattr(output.contents, field))
 
 
 @conformance("GrpcServerLive", "ServerLive says live.")
@@ -105,7 +69,7 @@ def test_model_metadata(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: 
 
 @conformance("GrpcModelInfer", "ModelInfer returns classes [1, 1], echoes the id and names the model.")
 def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
-    request = infer_request(kserve_service)
+    request = infer_request(kserve_service.entry.payloads["infer"]["request"], kserve_service.name)
     reply = stub.ModelInfer(request, timeout=TIMEOUT_S)
     assert reply.model_name == kserve_service.name, (
         f"model_name is {reply.model_name!r}, expected {kserve_service.name!r}"
@@ -122,7 +86,10 @@ def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: Ser
 @conformance("GrpcUnknownModel", "ModelInfer for a model that does not exist fails with a not-found-class status.")
 def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        stub.ModelInfer(infer_request(kserve_service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
+        stub.ModelInfer(
+            infer_request(kserve_service.entry.payloads["infer"]["request"], "no-such-model-kserve-conformance"),
+            timeout=TIMEOUT_S,
+        )
     code = err.value.code()
     expected = sorted(c.name for c in NOT_FOUND_CLASS)
     assert code in NOT_FOUND_CLASS, f"unknown model answered {code}, expected one of {expected}"
@@ -131,5 +98,8 @@ def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: S
 @conformance("GrpcUnknownModelNotFound", "The not-found status is exactly NOT_FOUND.", level=EXTENDED)
 def test_unknown_model_not_found(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        stub.ModelInfer(infer_request(kserve_service, model="no-such-model-kserve-conformance"), timeout=TIMEOUT_S)
+        stub.ModelInfer(
+            infer_request(kserve_service.entry.payloads["infer"]["request"], "no-such-model-kserve-conformance"),
+            timeout=TIMEOUT_S,
+        )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND, f"unknown model answered {err.value.code()}"

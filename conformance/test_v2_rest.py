@@ -13,57 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import allure
 import pytest
 
-from kserve_conformance.checks.catalog import DATA, load_yaml
 from kserve_conformance.checks.spec import EXTENDED, Check, check_of, conformance, not_supported
 from kserve_conformance.dataplane import oip
-from kserve_conformance.dataplane.rest import Exchange
+from kserve_conformance.dataplane.oip_checks import cases, conforms, json_of
 from kserve_conformance.fixtures.owned import ServedModel
-from kserve_conformance.reporting.evidence import attach_exchange
+from kserve_conformance.fixtures.service_requests import error_case, get, infer
 
 pytestmark = pytest.mark.services(protocol="v2")
-ERROR_CASES: list[dict[str, Any]] = load_yaml(DATA / "payloads" / "iris-v2.yaml")["errors"]
-
-
-def get(kserve_service: ServedModel, path: str) -> Exchange:
-    kserve_service.settle()
-    with allure.step(f"GET {path}"):
-        exchange = kserve_service.dataplane.get(path)
-        attach_exchange(exchange)
-    return exchange
-
-
-def infer(
-    kserve_service: ServedModel,
-    body: bytes | dict[str, Any],
-    model: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Exchange:
-    kserve_service.settle()
-    path = f"/v2/models/{model or kserve_service.name}/infer"
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    with allure.step(f"POST {path}"):
-        exchange = kserve_service.dataplane.request(
-            "POST", path, raw, {"Content-Type": "application/json", **(headers or {})}
-        )
-        attach_exchange(exchange)
-    return exchange
-
-
-def json_of(exchange: Exchange) -> Any:
-    doc, problem = oip.body_json(exchange.status, exchange.response_headers, exchange.response_body)
-    assert problem is None, f"{exchange.method} {exchange.url} answered {problem}"
-    return doc
-
-
-def conforms(exchange: Exchange, schema: str) -> Any:
-    assert 200 <= exchange.status < 300, f"expected success, got {exchange.describe()}"
-    doc = json_of(exchange)
-    problems = oip.schema_problems(doc, schema)
-    assert not problems, f"response does not conform to the OIP {schema} schema: {'; '.join(problems)}"
-    return doc
 
 
 @pytest.fixture(scope="session")
@@ -212,15 +170,6 @@ def test_output_batch_first(kserve_service: ServedModel) -> None:
     doc = json_of(infer(kserve_service, request))
     batch = request["inputs"][0]["shape"][0]
     assert doc["outputs"][0]["shape"][0] == batch, f"output shape {doc['outputs'][0]['shape']}, batch {batch}"
-
-
-def error_case(kserve_service: ServedModel, case_id: str) -> tuple[dict[str, Any], Exchange]:
-    case = next(c for c in kserve_service.entry.payloads["errors"] if c["id"] == case_id)
-    return case, infer(kserve_service, case["body"].encode(), model=case.get("model"))
-
-
-def cases(**where: Any) -> list[str]:
-    return [c["id"] for c in ERROR_CASES if all(c.get(k) == v for k, v in where.items())]
 
 
 @pytest.mark.parametrize("case_id", cases())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -296,3 +296,18 @@ def wait_deleted(
             if event["type"] == "DELETED":
                 w.stop()
                 return
+
+
+def differences(sent: object, stored: object, path: str) -> Iterator[str]:
+    """Fields of ``sent`` that ``stored`` lacks or holds with another value."""
+    if isinstance(sent, dict):
+        if not isinstance(stored, dict):
+            yield f"{path} is {stored!r}, sent an object"
+            return
+        for key, value in sent.items():
+            if key not in stored:
+                yield f"{path}.{key} was dropped (sent {value!r})"
+            else:
+                yield from differences(value, stored[key], f"{path}.{key}")
+    elif sent != stored:
+        yield f"{path} is {stored!r}, sent {sent!r}"
