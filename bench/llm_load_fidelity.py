@@ -1,6 +1,6 @@
 """Does the LLM load generator tell the truth? Measured against a stream whose timing is known, beside the peers.
 
-The target (``kserve_conformance.load.known_stream_target``) sends the first token ``--ttft-ms``
+The target (``kserve_conformance.testing.known_stream_target``) sends the first token ``--ttft-ms``
 after a request arrives and the next every ``--itl-ms``, one token per SSE event, and measures
 what it actually did, so the truth is on the server side: TTFT, ITL, TPOT as written, and the
 achieved rate as the server's count of arrivals over the server's time span. For each rate and
@@ -28,7 +28,7 @@ What is compared with what. Every tool is asked for streaming ``/v1/completions`
 ``GET /stats``): TTFT = arrival of the request line to the first content event's write; ITL = gap
 between consecutive content events' writes (one token each); TPOT = (end of body - TTFT) /
 (tokens - 1); rate = (arrivals - 1) / (last arrival - first arrival). Each tool's field, and what
-it means (read from its source; ``kserve_conformance/load/llm/peers.py`` has the file paths):
+it means (read from its source; ``kserve_conformance/testing/llm_peers.py`` has the file paths):
 
 * **suite** (``load/llm/metrics.py``): TTFT from the *intended* send time to the first content
   chunk; ITL per token (per chunk here); TPOT (e2e at ``[DONE]`` - TTFT) / (usage tokens - 1);
@@ -83,7 +83,9 @@ from typing import Any
 
 import yaml
 
-from kserve_conformance.load.llm.peers import (
+from kserve_conformance.load.llm.runner import run_llm_load
+from kserve_conformance.load.llm.spec import LLMLoadSpec
+from kserve_conformance.testing.llm_peers import (
     METRICS,
     PERCENTILES,
     PeerFigures,
@@ -91,8 +93,6 @@ from kserve_conformance.load.llm.peers import (
     parse_inference_perf,
     parse_vllm_bench,
 )
-from kserve_conformance.load.llm.runner import run_llm_load
-from kserve_conformance.load.llm.spec import LLMLoadSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "reports/bench/llm_load_fidelity.json"
@@ -127,7 +127,7 @@ class Target:
 
 
 def known_target(ttft_ms: float, itl_ms: float) -> Target:
-    command = [sys.executable, "-m", "kserve_conformance.load.known_stream_target"]
+    command = [sys.executable, "-m", "kserve_conformance.testing.known_stream_target"]
     proc = subprocess.Popen(
         [*command, "--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms), "--token-text", ONE_TOKEN],
         stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """Does the load generator tell the truth? Measured against a target whose latency is known.
 
-The target (``kserve_conformance.load.known_target``) holds every request exactly D ms and
+The target (``kserve_conformance.testing.known_target``) holds every request exactly D ms and
 counts what arrives, so the truth is on the server side: the achieved rate is the server's
 count over the server's time span, and the true latency is the server's measured hold.
 
@@ -47,7 +47,7 @@ REPORT = Path("reports/bench/load_fidelity.json")
 class KnownTarget:
     def __init__(self, delay_ms: float) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kserve_conformance.load.known_target", "--delay-ms", str(delay_ms)],
+            [sys.executable, "-m", "kserve_conformance.testing.known_target", "--delay-ms", str(delay_ms)],
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from kserve_conformance.load.known_stream_target import Timing
 from kserve_conformance.load.llm import worker
 from kserve_conformance.load.llm.results import LLMResult
 from kserve_conformance.load.llm.slo import LLMSLO, judge
 from kserve_conformance.load.llm.spec import LLMLoadSpec
+from kserve_conformance.testing.known_stream_target import Timing
 from tests.load.known_stream import fidelity, known_target, run
 
 pytestmark = pytest.mark.serial

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kserve_conformance.load.known_stream_target import Timing, serve
 from kserve_conformance.load.llm.results import LLMResult
 from kserve_conformance.load.llm.runner import run_llm_load
 from kserve_conformance.load.llm.spec import LLMLoadSpec
+from kserve_conformance.testing.known_stream_target import Timing, serve
 
 
 @contextlib.contextmanager

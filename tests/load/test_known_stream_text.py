@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from kserve_conformance.load.known_stream_target import Timing
+from kserve_conformance.testing.known_stream_target import Timing
 from tests.load.known_stream import known_target, truth
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import pytest
 
-from kserve_conformance.load.known_stream_target import Timing
 from kserve_conformance.load.llm.slo import LLMSLO, judge
 from kserve_conformance.load.llm.worker import SEND_STALL_ENV
+from kserve_conformance.testing.known_stream_target import Timing
 from tests.load.known_stream import run
 
 pytestmark = pytest.mark.serial  # they time streams

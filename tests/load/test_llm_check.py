@@ -21,8 +21,8 @@ from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.dataplane.openai_checks import openai_base
 from kserve_conformance.dataplane.rest import DataPlane
 from kserve_conformance.fixtures.owned import ServedModel
-from kserve_conformance.load.known_stream_target import Timing
 from kserve_conformance.plugin import config as suite_config
+from kserve_conformance.testing.known_stream_target import Timing
 from tests.load.known_stream import known_target
 
 pytestmark = pytest.mark.serial

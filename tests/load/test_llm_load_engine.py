@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from kserve_conformance.load.known_stream_target import Timing
 from kserve_conformance.load.llm.reports import write_all
 from kserve_conformance.load.llm.runner import run_llm_load
 from kserve_conformance.load.llm.slo import LLMSLO, judge
 from kserve_conformance.load.llm.spec import LLMLoadSpec
+from kserve_conformance.testing.known_stream_target import Timing
 from tests.load.known_stream import fidelity, known_target, run
 
 pytestmark = pytest.mark.serial

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kserve_conformance.load.known_stream_target import Timing
+from kserve_conformance.testing.known_stream_target import Timing
 from tests.load.known_stream import run
 
 tokenizers = pytest.importorskip("tokenizers", reason="the optional tokenizers package is not installed")

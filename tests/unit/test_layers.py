@@ -98,6 +98,13 @@ def test_the_table_names_every_layer() -> None:
     assert layers <= set(rules()), f"layers missing from {DOC.name}: {sorted(layers - set(rules()))}"
 
 
+def test_no_product_layer_may_import_the_test_kits() -> None:
+    """``testing`` (known targets, the peer tools' readers) is for tests/ and bench/ only: a row that
+    lists it would let the suite depend on a test kit, so the table itself is held to that."""
+    listing = sorted(layer for layer, allowed in rules().items() if "testing" in allowed)
+    assert listing == [], f"{DOC.name} lets {listing} import testing: only tests/ and bench/ may"
+
+
 @pytest.mark.parametrize(
     ("where", "code", "named"),
     [
@@ -110,6 +117,11 @@ def test_the_table_names_every_layer() -> None:
             "kserve_conformance/load/bad.py",
             "def f():\n    import kserve_local.faults\n",
             "load imports kserve_local.faults (kserve_local)",
+        ),
+        (
+            "kserve_conformance/load/bad.py",
+            "from kserve_conformance.testing.known_target import serve\n",
+            "load imports kserve_conformance.testing.known_target (testing)",
         ),
         (
             "kserve_local/bad.py",

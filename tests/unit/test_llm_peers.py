@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kserve_conformance.load.llm.peers import (
+from kserve_conformance.testing.llm_peers import (
     PeerFormatError,
     parse_guidellm,
     parse_inference_perf,

@@ -10,11 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from kserve_conformance.load.attack import RECV_STALL_ENV, LoadSpec, Target
-from kserve_conformance.load.known_target import serve
 from kserve_conformance.load.reports import go_duration, vegeta_json, vegeta_text
 from kserve_conformance.load.results import LoadResult
 from kserve_conformance.load.runner import run_load
 from kserve_conformance.load.slo import SLO, judge
+from kserve_conformance.testing.known_target import serve
 
 
 @pytest.mark.parametrize(

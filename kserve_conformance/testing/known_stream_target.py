@@ -20,7 +20,7 @@ Faults, for the negative controls: ``--stall-every N --stall-ms S`` (every N-th 
 more before its first token), ``--buffer`` (the whole stream is written at once at its end),
 ``--usage-delta D`` (``usage.completion_tokens`` is D off what was streamed).
 
-    python -m kserve_conformance.load.known_stream_target --ttft-ms 20 --itl-ms 10   # prints the port
+    python -m kserve_conformance.testing.known_stream_target --ttft-ms 20 --itl-ms 10   # prints the port
     GET /stats  -> {"requests": N, "tokens": T, "rate": r, "ttft_us": {...}, "itl_us": {...}, "e2e_us": {...}, ...}
     POST /reset -> clears the counters
 """

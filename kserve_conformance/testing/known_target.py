@@ -8,7 +8,7 @@ A releaser thread waiting on a condition variable holds requests to within tens 
 microseconds; an asyncio server would round every hold up to the next millisecond (epoll's
 resolution). Every request is answered after D ms, whatever its path, except the two below.
 
-    python -m kserve_conformance.load.known_target --delay-ms 20   # prints the port, then serves
+    python -m kserve_conformance.testing.known_target --delay-ms 20   # prints the port, then serves
     GET /stats  -> {"requests": N, "first": t, "last": t, "hold_us": {"p50": ..., "p99": ...}}
     POST /reset -> clears the counters
 """
