@@ -18,11 +18,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-from hdrh.histogram import HdrHistogram
-
 from kserve_conformance.errors import SetupError
 from kserve_conformance.load.attack import LoadSpec
-from kserve_conformance.load.process import new_histogram
+from kserve_conformance.load.progress import FIGURES, Progress
 from kserve_conformance.load.results import LoadResult
 from kserve_conformance.timeouts import DEFAULT
 
@@ -46,7 +44,7 @@ def run_load(spec: LoadSpec, progress: Callable[[str], None] = lambda _: None) -
         f"load: {spec.rate:g} req/s for {spec.duration_s:g}s from {spec.workers} worker(s) → "
         f"{spec.target.method} {spec.target.url}",
         progress,
-        partial(Progress, spec, progress),
+        partial(Progress, FIGURES["classic"], spec, progress),
     )
     return LoadResult.merge(spec, results)
 
@@ -108,30 +106,6 @@ def run_workers(
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     stream.close()
-
-
-class Progress:
-    """Merges the workers' progress lines into one line on the terminal."""
-
-    def __init__(self, spec: LoadSpec, say: Callable[[str], None], start_in_s: float) -> None:
-        self.spec, self.say = spec, say
-        self.start = time.monotonic() + start_in_s
-        self.latest: dict[int, dict[str, Any]] = {}
-
-    def update(self, worker: int, doc: dict[str, Any]) -> None:
-        self.latest[worker] = doc
-        if len(self.latest) < self.spec.workers:
-            return
-        latency = new_histogram()
-        for d in self.latest.values():
-            latency.add(HdrHistogram.decode(d["latency"].encode()))
-        sent, ok, errors = (sum(d[k] for d in self.latest.values()) for k in ("sent", "ok", "errors"))
-        p99 = f"{latency.get_value_at_percentile(99) / 1000:.3f}ms" if ok + errors else "-"
-        self.say(
-            f"load: {time.monotonic() - self.start:.0f}s of {self.spec.duration_s:g}s, sent {sent}, ok {ok}, "
-            f"errors {errors}, p99 so far {p99}"
-        )
-        self.latest.clear()
 
 
 class ProgressSink(Protocol):

@@ -8,19 +8,15 @@ differ.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-from hdrh.histogram import HdrHistogram
 
 from kserve_conformance.errors import SetupError
 from kserve_conformance.load.llm.results import LLMResult
 from kserve_conformance.load.llm.spec import ARRIVALS, KINDS, LLMLoadSpec
-from kserve_conformance.load.process import new_histogram
+from kserve_conformance.load.progress import FIGURES, Progress
 from kserve_conformance.load.runner import run_workers
 
 
@@ -54,30 +50,6 @@ def _run(spec: LLMLoadSpec, progress: Callable[[str], None], records_dir: Path) 
         f"llm-load: {spec.rate:g} streams/s ({spec.arrival}) for {spec.duration_s:g}s from {spec.workers} "
         f"worker(s) → POST {spec.url}, max_tokens {spec.max_tokens}",
         progress,
-        partial(Progress, spec, progress),
+        partial(Progress, FIGURES["llm"], spec, progress),
     )
     return LLMResult.merge(spec, results, records_dir)
-
-
-class Progress:
-    """Merges the workers' progress lines into one line every few seconds."""
-
-    def __init__(self, spec: LLMLoadSpec, say: Callable[[str], None], start_in_s: float) -> None:
-        self.spec, self.say = spec, say
-        self.start = time.monotonic() + start_in_s
-        self.latest: dict[int, dict[str, Any]] = {}
-
-    def update(self, worker: int, doc: dict[str, Any]) -> None:
-        self.latest[worker] = doc
-        if len(self.latest) < self.spec.workers:
-            return
-        ttft = new_histogram()
-        for d in self.latest.values():
-            ttft.add(HdrHistogram.decode(d["ttft"].encode()))
-        sent, ok, errors, tokens = (sum(d[k] for d in self.latest.values()) for k in ("sent", "ok", "errors", "tokens"))
-        p99 = f"{ttft.get_value_at_percentile(99) / 1000:.3f}ms" if ok else "-"
-        self.say(
-            f"llm-load: {time.monotonic() - self.start:.0f}s of {self.spec.duration_s:g}s, sent {sent}, ok {ok}, "
-            f"errors {errors}, output tokens {tokens}, TTFT p99 so far {p99}"
-        )
-        self.latest.clear()
