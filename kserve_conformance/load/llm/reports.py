@@ -77,13 +77,25 @@ def write_hlog(h: HdrHistogram, comment: str, path: Path) -> None:
         writer.output_interval_histogram(h, start_time_stamp_sec=0, end_time_stamp_sec=0)
 
 
-def in_flight(records: list[dict[str, Any]], step_ms: float = 100.0) -> tuple[list[float], list[int]]:
-    """Streams open at each step of the run (from each record's send and end times)."""
-    if not records:
-        return [], []
-    end = max(r["end_ms"] for r in records)
-    xs = [i * step_ms for i in range(int(end // step_ms) + 2)]
-    return [x / 1000 for x in xs], [sum(r["sent_ms"] <= x < r["end_ms"] for r in records) for x in xs]
+def in_flight(records: list[dict[str, Any]]) -> tuple[list[float], list[int]]:
+    """Streams open over the run, exactly: the times (s) at which the count changes, and the count from then on.
+
+    A sweep over every record's send (+1) and end (-1), from 0 streams at 0 s: a stream is open from
+    its ``sent_ms`` until its ``end_ms``, so the step function is exact however short the streams.
+    Sampled on a grid it was not: 60 streams of 35 ms at 2/s, each open 7 % of the time, fell
+    between almost every sample point, and the panel read as a flat 0. Plot it as a step line
+    (``where="post"``).
+    """
+    change: dict[float, int] = {}
+    for r in records:
+        change[r["sent_ms"]] = change.get(r["sent_ms"], 0) + 1
+        change[r["end_ms"]] = change.get(r["end_ms"], 0) - 1
+    times, counts, now = [0.0], [0], 0
+    for at in sorted(change):
+        now += change[at]
+        times.append(at / 1000)
+        counts.append(now)
+    return times, counts
 
 
 def plot(result: LLMResult, title: str, path: Path) -> None:
@@ -103,14 +115,18 @@ def plot(result: LLMResult, title: str, path: Path) -> None:
         ax.set_ylabel(f"{name.upper()} (ms)")
         ax.set_title(f"{name.upper()} by percentile")
         ax.grid(True, which="both", alpha=0.3)
+    # Every content token counted in the second it arrived (the workers' tally, not a sample): a bar per
+    # second shows all that was measured. Streams in flight are not a tally but a state, hence the sweep.
     seconds = sorted(result.tokens_per_second)
     axes[1][0].bar(seconds, [result.tokens_per_second[s] for s in seconds])
     axes[1][0].set_xlabel("second of the run")
     axes[1][0].set_title("content tokens received per second")
     ts, open_streams = in_flight(result.records)
-    axes[1][1].plot(ts, open_streams)
+    axes[1][1].step(ts, open_streams, where="post", linewidth=0.8)
+    axes[1][1].set_ylim(bottom=0, top=max(open_streams, default=0) + 1)
+    axes[1][1].yaxis.get_major_locator().set_params(integer=True)
     axes[1][1].set_xlabel("second of the run")
-    axes[1][1].set_title("streams in flight")
+    axes[1][1].set_title(f"streams in flight (exact; at most {max(open_streams, default=0)})")
     for ax in axes[1]:
         ax.grid(True, alpha=0.3)
     fig.suptitle(title)
