@@ -8,6 +8,7 @@ import allure
 import pytest
 
 from kserve_conformance.checks.catalog import DATA, load_yaml
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
 from kserve_conformance.cluster.kube import conditions, differences
 from kserve_conformance.cluster.urls import KNATIVE
@@ -52,11 +53,11 @@ def test_ready_conditions(kserve_service: DeployedService, condition: str) -> No
     "KnativeConditions",
     "In Knative mode the Knative route and configuration conditions are reported True.",
     level=EXTENDED,
-    features=("Knative",),
+    features=(Feature.KNATIVE,),
 )
 def test_knative_conditions(kserve_service: DeployedService, condition: str) -> None:
     if kserve_service.mode != KNATIVE:
-        not_supported("Knative", f"the service runs in {kserve_service.mode} mode")
+        not_supported(Feature.KNATIVE, f"the service runs in {kserve_service.mode} mode")
     found = conditions(kserve_service.current())
     assert condition in found, f"condition {condition} missing (present: {sorted(found)})"
     assert found[condition]["status"] == "True", f"condition {condition} is {found[condition]['status']}"
@@ -96,11 +97,11 @@ def test_address_url(kserve_service: DeployedService) -> None:
     "LatestRevisionTraffic",
     "In Knative mode all traffic goes to the latest ready revision.",
     level=EXTENDED,
-    features=("Knative",),
+    features=(Feature.KNATIVE,),
 )
 def test_latest_revision_traffic(kserve_service: DeployedService) -> None:
     if kserve_service.mode != KNATIVE:
-        not_supported("Knative", f"the service runs in {kserve_service.mode} mode")
+        not_supported(Feature.KNATIVE, f"the service runs in {kserve_service.mode} mode")
     predictor = kserve_service.current().get("status", {}).get("components", {}).get("predictor", {})
     traffic = predictor.get("traffic", [])
     latest = [t for t in traffic if t.get("latestRevision")]

@@ -16,6 +16,7 @@ import json
 import allure
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance
 from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.fixtures import load_runs
@@ -39,7 +40,7 @@ pytestmark = [pytest.mark.llm_load, pytest.mark.services(protocol="openai")]
     "stream terminated by a `data: [DONE]` message. (OpenAI API, stream); open-loop streaming load "
     "meets the TTFT, TPOT, error-rate and goodput thresholds.",
     level=EXTENDED,
-    features=("Streaming",),
+    features=(Feature.LOAD, Feature.OPENAI_STREAMING),
 )
 def test_llm_load_meets_slo(
     request: pytest.FixtureRequest, kserve_service: ServedModel, kserve_openai: OpenAIPlane

@@ -13,6 +13,7 @@ from __future__ import annotations
 import allure
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable
 from kserve_conformance.fixtures import load_runs
 from kserve_conformance.fixtures.owned import ServedModel
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.load
     "Open-loop constant-rate load (default 500 req/s for 60 s, as the walk-through's step 6) meets "
     "the latency and error-rate thresholds.",
     level=EXTENDED,
-    features=("load",),
+    features=(Feature.LOAD,),
 )
 def test_load_meets_slo(
     request: pytest.FixtureRequest, kserve_service: ServedModel, kserve_load_rate: LoadRate

@@ -14,6 +14,7 @@ import allure
 import openai as client_library
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import conformance
 from kserve_conformance.dataplane import openai_client as client
 from kserve_conformance.dataplane.openai import OpenAIPlane
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("
     "ClientParses",
     "The official openai Python client parses the answer (the reference's SDK examples call these endpoints "
     'with it: "from openai import OpenAI"), and an unknown model raises its NotFoundError.',
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_client_parses(kserve_openai: OpenAIPlane, call: str) -> None:
     c = client.client_of(kserve_openai)

@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_applicable, not_supported
 from kserve_conformance.dataplane import openai
 from kserve_conformance.dataplane import openai_checks as oc
@@ -32,7 +33,7 @@ pytestmark = [
     '"text_completion"); POST /v1/chat/completions a CreateChatCompletionResponse (object '
     '"chat.completion", each choice a message with role "assistant"). Fields the reference does not '
     "define (vLLM's stop_reason, token_ids, ...) are allowed.",
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
     endpoint = oc.ENDPOINTS[kind]
@@ -46,12 +47,12 @@ def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
     "CompletionUsage",
     "The answer's usage adds up: total_tokens is the \"Total number of tokens used in the request (prompt + "
     'completion)." An answer without usage does not support it (the reference does not require the field).',
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
     doc = steps.answer(kserve_openai, kind)
     if doc.get("usage") is None:
-        not_supported("usage", "the answer carries no usage")
+        not_supported(Feature.OPENAI_USAGE, "the answer carries no usage")
     problem = oc.usage_problem(doc["usage"])
     assert problem is None, problem
 
@@ -62,7 +63,7 @@ def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
     'completion."; a generation cut there ends with finish_reason "length" ("`length` if the maximum number '
     'of tokens specified in the request was reached"), and its text begins the uncut answer at temperature 0. '
     "An answer the model ends within the limit has nothing to cut: not applicable.",
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
     limit = oc.PAYLOADS["short_max_tokens"]
@@ -100,7 +101,7 @@ def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
     "word of the model's own temperature-0 answer, so the answer must end right before its first occurrence "
     "(an empty text where the answer begins with it); an answer no stop string can be taken from (empty, one "
     "character) makes the check not applicable.",
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
     """Which stop string is taken, and why that one (how servers match stop strings): ``openai_checks.stop_from``."""
@@ -123,7 +124,7 @@ def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
     "CompletionModelName",
     'The answer names the requested model: "The model used for completion." A more specific name of it (a '
     "dated snapshot: gpt-4o answered as gpt-4o-2024-08-06) conforms; another model does not.",
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_completion_model_name(kserve_openai: OpenAIPlane, kind: str) -> None:
     doc = steps.answer(kserve_openai, kind)
@@ -137,7 +138,7 @@ def test_completion_model_name(kserve_openai: OpenAIPlane, kind: str) -> None:
     'Repeated temperature-0 requests give the same text. The reference promises no more than "lower values '
     'like 0.2 will make it more focused and deterministic", so this is extended.',
     level=EXTENDED,
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_completion_determinism(kserve_openai: OpenAIPlane, kind: str) -> None:
     texts = [oc.text_of(kind, steps.answer(kserve_openai, kind)) for _ in range(oc.PAYLOADS["repeats"])]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance
 from kserve_conformance.dataplane import openai
 from kserve_conformance.dataplane import openai_checks as oc
@@ -30,7 +31,7 @@ by_case = pytest.mark.parametrize("error_case", CASES, ids=[c["id"] for c in CAS
     "UnknownModelStatus",
     'A request for a model the server does not serve is answered 404: model is the "ID of the model to use", '
     'and the reference answers a resource that does not exist with "404" "Not Found" and the Error object.',
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_unknown_model_status(kserve_openai: OpenAIPlane, kind: str) -> None:
     exchange = steps.post(kserve_openai, kind, oc.body(kserve_openai, kind, model=UNKNOWN))
@@ -43,7 +44,7 @@ def test_unknown_model_status(kserve_openai: OpenAIPlane, kind: str) -> None:
     'The unknown model\'s error answer carries the error object: ErrorResponse requires "error", an Error '
     'requiring "type", "message", "param" and "code" (a string or null).',
     level=EXTENDED,
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_unknown_model_body(kserve_openai: OpenAIPlane, kind: str) -> None:
     exchange = steps.post(kserve_openai, kind, oc.body(kserve_openai, kind, model=UNKNOWN))
@@ -59,7 +60,7 @@ def test_unknown_model_body(kserve_openai: OpenAIPlane, kind: str) -> None:
     '"between 0 and 2", a missing required field, a body that is not JSON) is refused with a 4xx, the '
     "client's error: the reference's 400 is a \"Bad request\".",
     level=EXTENDED,
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_invalid_request_status(kserve_openai: OpenAIPlane, error_case: dict[str, Any]) -> None:
     exchange = steps.post_case(kserve_openai, error_case)
@@ -75,7 +76,7 @@ def test_invalid_request_status(kserve_openai: OpenAIPlane, error_case: dict[str
     'The refusal of a request the reference rules out carries the error object (ErrorResponse: "error" with '
     '"type", "message", "param" and "code").',
     level=EXTENDED,
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_invalid_request_body(kserve_openai: OpenAIPlane, error_case: dict[str, Any]) -> None:
     exchange = steps.post_case(kserve_openai, error_case)

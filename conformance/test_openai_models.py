@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
 from kserve_conformance.dataplane import openai
 from kserve_conformance.dataplane import openai_checks as oc
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("
     "ModelList",
     'GET /v1/models "Lists the currently available models": a ListModelsResponse (object "list", data '
     'of Model objects, each requiring "id", "object", "created" and "owned_by"), listing the served model.',
-    features=("openai",),
+    features=(Feature.OPENAI,),
 )
 def test_model_list(kserve_openai: OpenAIPlane) -> None:
     doc = oc.ok_json(steps.get(kserve_openai, "/v1/models"))
@@ -41,12 +42,14 @@ def test_model_list(kserve_openai: OpenAIPlane) -> None:
     'the owner and permissioning.": a Model object with the requested "id". A server without the route '
     "(404 for the served model) does not support it.",
     level=EXTENDED,
-    features=("openai", "openai-retrieve-model"),
+    features=(Feature.OPENAI, Feature.OPENAI_RETRIEVE_MODEL),
 )
 def test_model_retrieve(kserve_openai: OpenAIPlane) -> None:
     exchange = steps.get(kserve_openai, f"/v1/models/{kserve_openai.model}")
     if exchange.status in (404, 405):
-        not_supported("GET /v1/models/{model}", f"the served model's route answers {exchange.status}")
+        not_supported(
+            Feature.OPENAI_RETRIEVE_MODEL, f"GET /v1/models/{{model}} for the served model answers {exchange.status}"
+        )
     doc = oc.ok_json(exchange)
     assert isinstance(doc, dict), f"GET /v1/models/{kserve_openai.model} answered {json.dumps(doc)[:200]}, not a Model"
     problems = openai.schema_problems(doc, "Model")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable
 from kserve_conformance.checks.validity import witnessing
 from kserve_conformance.dataplane import delivery, openai
@@ -32,7 +33,7 @@ chat_only = pytest.mark.parametrize("kind", ["chat"])
     "StreamContentType",
     'A stream is "data-only [server-sent events]", which the event-stream format serves as text/event-stream; '
     "the chat endpoint's 200 answer lists the text/event-stream content type.",
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_content_type(kserve_openai: OpenAIPlane, kind: str) -> None:
     exchange = steps.streamed(kserve_openai, kind)
@@ -47,7 +48,7 @@ def test_stream_content_type(kserve_openai: OpenAIPlane, kind: str) -> None:
     "StreamDataOnly",
     'Every event is data only: "tokens will be sent as data-only [server-sent events]"; no event:, id:, retry: '
     "or comment lines, and every data event before [DONE] is one JSON chunk.",
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_data_only(kserve_openai: OpenAIPlane, kind: str) -> None:
     exchange = steps.streamed(kserve_openai, kind)
@@ -60,7 +61,7 @@ def test_stream_data_only(kserve_openai: OpenAIPlane, kind: str) -> None:
 @conformance(
     "StreamDone",
     'The stream ends with [DONE]: "with the stream terminated by a `data: [DONE]` message"; nothing follows it.',
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_done(kserve_openai: OpenAIPlane, kind: str) -> None:
     exchange = steps.streamed(kserve_openai, kind)
@@ -79,7 +80,7 @@ def test_stream_done(kserve_openai: OpenAIPlane, kind: str) -> None:
     'All chunks of a chat stream share one id and one created: "A unique identifier for the chat completion. '
     'Each chunk has the same ID." and "The Unix timestamp (in seconds) of when the chat completion was created. '
     'Each chunk has the same timestamp."',
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_same_id(kserve_openai: OpenAIPlane, kind: str) -> None:
     chunks = oc.chunks_of(steps.streamed(kserve_openai, kind, stream_options={"include_usage": True}))
@@ -95,7 +96,7 @@ def test_stream_same_id(kserve_openai: OpenAIPlane, kind: str) -> None:
     "Every chunk is the reference's chunk object: for completions the CreateCompletionResponse (\"both the "
     'streamed and non-streamed response objects share the same shape"), object "text_completion"; for chat a '
     'CreateChatCompletionStreamResponse, object "chat.completion.chunk".',
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_chunk_objects(kserve_openai: OpenAIPlane, kind: str) -> None:
     endpoint = oc.ENDPOINTS[kind]
@@ -113,7 +114,7 @@ def test_stream_chunk_objects(kserve_openai: OpenAIPlane, kind: str) -> None:
     'finish_reason is "The reason the model stopped generating tokens.": the model stops once, so a choice\'s '
     "finish_reason is null on every chunk but its last, where it is set.",
     level=EXTENDED,
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_finish_reason(kserve_openai: OpenAIPlane, kind: str) -> None:
     by_choice: dict[Any, list[Any]] = {}
@@ -137,7 +138,7 @@ def test_stream_finish_reason(kserve_openai: OpenAIPlane, kind: str) -> None:
     'completion object, or a sequence of completion objects if the request is streamed." Rests on '
     "determinism, so extended.",
     level=EXTENDED,
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_matches_non_stream(kserve_openai: OpenAIPlane, kind: str) -> None:
     whole = oc.text_of(kind, steps.answer(kserve_openai, kind))
@@ -151,7 +152,7 @@ def test_stream_matches_non_stream(kserve_openai: OpenAIPlane, kind: str) -> Non
     "A chat stream's first delta carries the role of the message it starts, \"The role of the author of this "
     'message." (delta.role), "assistant" as in the non-streamed message.',
     level=EXTENDED,
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_role(kserve_openai: OpenAIPlane, kind: str) -> None:
     chunks = [c for c in oc.chunks_of(steps.streamed(kserve_openai, kind)) if c.get("choices")]
@@ -168,7 +169,7 @@ def test_stream_role(kserve_openai: OpenAIPlane, kind: str) -> None:
     'and the `choices` field will always be an empty array."; its usage adds up (prompt + completion), and '
     "no other chunk carries usage.",
     level=EXTENDED,
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_usage_chunk(kserve_openai: OpenAIPlane, kind: str) -> None:
     chunks = oc.chunks_of(steps.streamed(kserve_openai, kind, stream_options={"include_usage": True}))
@@ -189,7 +190,7 @@ def test_stream_usage_chunk(kserve_openai: OpenAIPlane, kind: str) -> None:
     'Tokens arrive as they are generated: "tokens will be sent as data-only" server-sent events "as they become '
     'available". One stream whose first content event arrives before the last tenth of its response time passes; '
     "a buffering proxy delivers every event at the end (rule and what excuses a stream: dataplane/delivery.py).",
-    features=("openai", "openai-streaming"),
+    features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_incremental(
     kserve_openai: OpenAIPlane, kind: str, kserve_server_pid: int | None, request: pytest.FixtureRequest

@@ -19,6 +19,7 @@ import pytest
 
 from kserve_conformance.checks import statistics
 from kserve_conformance.checks.catalog import DATA, load_yaml
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, After, conformance
 from kserve_conformance.cluster import rollout
 from kserve_conformance.cluster.rollout import revision_state
@@ -37,7 +38,7 @@ from kserve_conformance.timeouts import Timeouts
 
 LIFECYCLE = load_yaml(DATA / "lifecycle.yaml")
 ROLLOUT = LIFECYCLE["rollout"]
-FEATURES = ("Knative", "Canary")
+FEATURES = (Feature.KNATIVE, Feature.CANARY)
 KNATIVE_ONLY = "Canary rollout strategy is only supported in serverless deployment mode (KServe docs)"
 SPLIT, PROMOTION = "CanaryTrafficSplit", "CanaryPromotion"
 pytestmark = pytest.mark.lifecycle

@@ -18,6 +18,7 @@ import allure
 import pytest
 
 from kserve_conformance.checks.catalog import DATA, load_yaml
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, After, conformance, invalid_measurement, not_supported
 from kserve_conformance.checks.validity import witnessing
 from kserve_conformance.cluster import rollout
@@ -34,7 +35,7 @@ from kserve_conformance.timeouts import Timeouts
 
 LIFECYCLE = load_yaml(DATA / "lifecycle.yaml")
 TO_ZERO, AUTOSCALE = LIFECYCLE["scaleToZero"], LIFECYCLE["autoscale"]
-ZERO_FEATURES = ("Knative", "ScaleToZero")
+ZERO_FEATURES = (Feature.KNATIVE, Feature.SCALE_TO_ZERO)
 KNATIVE_ONLY = "scale to zero is Knative's (KServe docs: \"'Scale down to zero' is not supported in Standard mode.\")"
 SCALE_TO_ZERO, AUTOSCALE_UP = "ScaleToZero", "AutoscaleUp"
 pytestmark = pytest.mark.lifecycle
@@ -49,7 +50,7 @@ def timeouts(kserve_lifecycle_timeouts: Timeouts) -> Timeouts:
 @pytest.fixture(scope="module")
 def idle_service(request: pytest.FixtureRequest) -> Iterator[ChangingService]:
     if cluster_for(request).facts.scale_to_zero is False:  # a cluster-wide choice, read from the cluster
-        not_supported("ScaleToZero", 'knative-serving/config-autoscaler sets enable-scale-to-zero: "false"')
+        not_supported(Feature.SCALE_TO_ZERO, 'knative-serving/config-autoscaler sets enable-scale-to-zero: "false"')
     with changing_service(
         request, DATA / TO_ZERO["manifest"], LIFECYCLE["request"], knative_only=KNATIVE_ONLY
     ) as service:
@@ -128,7 +129,7 @@ def autoscale_service(request: pytest.FixtureRequest) -> Iterator[ChangingServic
     '(KPA), Standard mode: scaleMetric cpu (HPA). KServe docs: "KServe supports the implementation of '
     "Knative Pod Autoscaler (KPA) and Kubernetes' Horizontal Pod Autoscaler (HPA).\"",
     level=EXTENDED,
-    features=("Autoscaling",),
+    features=(Feature.AUTOSCALING,),
 )
 def test_autoscale_up(autoscale_service: ChangingService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:
     """A failure names what the client and this machine went through meanwhile (stalls, CPU wait,
@@ -169,7 +170,7 @@ def test_autoscale_up(autoscale_service: ChangingService, timeouts: Timeouts, re
     'Knative docs: "If scaling to zero is disabled, the application is scaled down to the minimum '
     'number of replicas".',
     level=EXTENDED,
-    features=("Autoscaling",),
+    features=(Feature.AUTOSCALING,),
     after=After(AUTOSCALE_UP, "there is no scale-up to come down from"),
 )
 def test_autoscale_down(autoscale_service: ChangingService, timeouts: Timeouts, request: pytest.FixtureRequest) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import allure
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance
 from kserve_conformance.dataplane.rest import consecutive_successes
 from kserve_conformance.fixtures.owned import DeployedService, ServedModel
@@ -62,7 +63,7 @@ def test_predict_tutorial(kserve_service: ServedModel) -> None:
     "PredictWithoutContentType",
     "The tutorial's `curl -d` (form content type, JSON body) is answered like a JSON request.",
     level=EXTENDED,
-    features=("V1FormBody",),
+    features=(Feature.V1_FORM_BODY,),
 )
 def test_predict_without_json_content_type(kserve_service: ServedModel) -> None:
     tutorial = kserve_service.entry.payloads["tutorial"]

@@ -15,6 +15,7 @@ import pytest
 from open_inference.grpc import protocol as pb
 from open_inference.grpc import service as pb_grpc
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
 from kserve_conformance.dataplane import oip
 from kserve_conformance.dataplane.oip_grpc import infer_request, output_values
@@ -31,7 +32,7 @@ NOT_FOUND_CLASS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, 
 def stub(kserve_service: ServedModel) -> Iterator[pb_grpc.GRPCInferenceServiceStub]:
     if not kserve_service.grpc_target:
         not_supported(
-            "gRPC",
+            Feature.GRPC,
             "no gRPC endpoint reachable from here; pass --kserve-grpc-endpoint HOST:PORT "
             "(e.g. a kubectl port-forward to the predictor's gRPC port)",
         )
@@ -39,35 +40,39 @@ def stub(kserve_service: ServedModel) -> Iterator[pb_grpc.GRPCInferenceServiceSt
         yield pb_grpc.GRPCInferenceServiceStub(channel)
 
 
-@conformance("GrpcServerLive", "ServerLive says live.")
+@conformance("GrpcServerLive", "ServerLive says live.", features=(Feature.GRPC,))
 def test_server_live(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
     assert stub.ServerLive(pb.ServerLiveRequest(), timeout=TIMEOUT_S).live is True, "ServerLive returned live=false"
 
 
-@conformance("GrpcServerReady", "ServerReady says ready.")
+@conformance("GrpcServerReady", "ServerReady says ready.", features=(Feature.GRPC,))
 def test_server_ready(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
     assert stub.ServerReady(pb.ServerReadyRequest(), timeout=TIMEOUT_S).ready is True, "ServerReady returned false"
 
 
-@conformance("GrpcServerMetadata", "ServerMetadata names the server and its version.")
+@conformance("GrpcServerMetadata", "ServerMetadata names the server and its version.", features=(Feature.GRPC,))
 def test_server_metadata(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
     reply = stub.ServerMetadata(pb.ServerMetadataRequest(), timeout=TIMEOUT_S)
     assert reply.name and reply.version, f"ServerMetadata lacks name or version: {reply}"
 
 
-@conformance("GrpcModelReady", "ModelReady says ready for the served model.")
+@conformance("GrpcModelReady", "ModelReady says ready for the served model.", features=(Feature.GRPC,))
 def test_model_ready(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     reply = stub.ModelReady(pb.ModelReadyRequest(name=kserve_service.name), timeout=TIMEOUT_S)
     assert reply.ready is True, f"ModelReady({kserve_service.name}) returned ready=false"
 
 
-@conformance("GrpcModelMetadata", "ModelMetadata answers under the model's own name.")
+@conformance("GrpcModelMetadata", "ModelMetadata answers under the model's own name.", features=(Feature.GRPC,))
 def test_model_metadata(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     reply = stub.ModelMetadata(pb.ModelMetadataRequest(name=kserve_service.name), timeout=TIMEOUT_S)
     assert reply.name == kserve_service.name, f"ModelMetadata names {reply.name!r}, expected {kserve_service.name!r}"
 
 
-@conformance("GrpcModelInfer", "ModelInfer returns classes [1, 1], echoes the id and names the model.")
+@conformance(
+    "GrpcModelInfer",
+    "ModelInfer returns classes [1, 1], echoes the id and names the model.",
+    features=(Feature.GRPC,),
+)
 def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     request = infer_request(kserve_service.entry.payloads["infer"]["request"], kserve_service.name)
     reply = stub.ModelInfer(request, timeout=TIMEOUT_S)
@@ -83,7 +88,11 @@ def test_model_infer(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: Ser
     )
 
 
-@conformance("GrpcUnknownModel", "ModelInfer for a model that does not exist fails with a not-found-class status.")
+@conformance(
+    "GrpcUnknownModel",
+    "ModelInfer for a model that does not exist fails with a not-found-class status.",
+    features=(Feature.GRPC,),
+)
 def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub.ModelInfer(
@@ -95,7 +104,12 @@ def test_unknown_model(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: S
     assert code in NOT_FOUND_CLASS, f"unknown model answered {code}, expected one of {expected}"
 
 
-@conformance("GrpcUnknownModelNotFound", "The not-found status is exactly NOT_FOUND.", level=EXTENDED)
+@conformance(
+    "GrpcUnknownModelNotFound",
+    "The not-found status is exactly NOT_FOUND.",
+    level=EXTENDED,
+    features=(Feature.GRPC,),
+)
 def test_unknown_model_not_found(stub: pb_grpc.GRPCInferenceServiceStub, kserve_service: ServedModel) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub.ModelInfer(

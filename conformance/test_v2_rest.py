@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, Check, check_of, conformance, not_supported
 from kserve_conformance.dataplane import oip
 from kserve_conformance.dataplane.oip_checks import cases, conforms, json_of
@@ -227,14 +228,14 @@ def test_error_status(kserve_service: ServedModel, case_id: str) -> None:
     'metadata lists ("versions": "The model versions that may be explicitly requested"). A model '
     "that lists none does not offer versioned requests: not supported.",
     level=EXTENDED,
-    features=("ModelVersions",),
+    features=(Feature.MODEL_VERSIONS,),
 )
 def test_versioned_infer(kserve_service: ServedModel) -> None:
     payload = kserve_service.entry.payloads["infer"]
     metadata = conforms(get(kserve_service, f"/v2/models/{kserve_service.name}"), "metadata_model_response")
     versions = metadata.get("versions") or []
     if not versions:
-        not_supported("ModelVersions", f"the model metadata lists no versions ({metadata.get('versions')!r})")
+        not_supported(Feature.MODEL_VERSIONS, f"the model metadata lists no versions ({metadata.get('versions')!r})")
     exchange = infer(kserve_service, payload["request"], model=f"{kserve_service.name}/versions/{versions[0]}")
     doc = conforms(exchange, "inference_response")
     data = list(oip.flatten(doc["outputs"][0]["data"]))
@@ -248,7 +249,7 @@ def test_versioned_infer(kserve_service: ServedModel) -> None:
     "binary_tensor_data and refuses such a request does not support it; one that lists it, or answers "
     "it, must answer it correctly.",
     level=EXTENDED,
-    features=("BinaryTensorData",),
+    features=(Feature.BINARY_TENSOR_DATA,),
 )
 def test_binary_tensor_input(kserve_service: ServedModel, server_metadata: dict[str, Any] | None) -> None:
     payload = kserve_service.entry.payloads["infer"]
@@ -270,7 +271,7 @@ def test_binary_tensor_input(kserve_service: ServedModel, server_metadata: dict[
     advertised = oip.BINARY_EXTENSION in ((server_metadata or {}).get("extensions") or [])
     if exchange.status >= 400 and not advertised:
         not_supported(
-            "BinaryTensorData",
+            Feature.BINARY_TENSOR_DATA,
             f"GET /v2 does not list {oip.BINARY_EXTENSION!r} and a binary request is answered {exchange.status}",
         )
     doc = conforms(exchange, "inference_response")

@@ -1,8 +1,9 @@
 """What a conformance check declares about itself, as Gateway API's conformance tests do.
 
-Each check carries a short name, a description, a level and the features it needs. The report
-and Allure labels are generated from this, and a check whose feature the target does not have
-is reported *not supported*, never failed.
+Each check carries a short name, its rule, the spec sentence(s) the rule rests on, a level and
+the features it needs (the vocabulary is ``features.py``). The report and Allure labels are
+generated from this, and a check whose feature the target does not have is reported
+*not supported*, never failed.
 
 One rule decides every level:
 
@@ -18,8 +19,11 @@ One rule decides every level:
   *known deviation* (``conformance/data/known-deviations.yaml``: the check, the spec sentence,
   the upstream issue where one exists), counted as such and never silently passed.
 
-Each check's description quotes the sentence it rests on. A rule comes from the spec's text, not
-from what the servers the suite was tried on happen to do: other OIP servers exist.
+A check's ``rule`` says what it asserts in the suite's words; its ``spec`` quotes, in double quotes
+and word for word, the sentence(s) of the specification the rule rests on, so a reader (and the
+quote self-tests) can hold one against the other. A rule comes from the spec's text, not from what
+the servers the suite was tried on happen to do: other OIP servers exist. A check on behaviour no
+sentence states (an address KServe computes, a tutorial's answer) has no ``spec``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from typing import NoReturn
 
 import pytest
 
-CORE, EXTENDED = "core", "extended"
+from kserve_conformance.checks.features import Feature, Level
+
+CORE, EXTENDED = Level.CORE, Level.EXTENDED
 NOT_SUPPORTED = "not supported:"
 NOT_APPLICABLE = "not applicable:"
 # A measurement the suite itself could not make trustworthy (e.g. a starved load generator): not a
@@ -59,18 +65,32 @@ class After:
 @dataclass(frozen=True)
 class Check:
     name: str
-    description: str
-    level: str = CORE
-    features: tuple[str, ...] = ()
+    rule: str  # what the check asserts, in the suite's words
+    spec: str = ""  # the specification's sentence(s) the rule rests on, quoted in double quotes
+    level: Level = Level.CORE
+    features: tuple[Feature, ...] = ()
     after: After | None = None
+
+    @property
+    def description(self) -> str:
+        """Rule and quote as one text, as Allure's description shows them (Markdown: a blank line between)."""
+        return f"Rule: {self.rule}\n\nSpec: {self.spec}" if self.spec else f"Rule: {self.rule}"
 
 
 def conformance(
-    name: str, description: str, level: str = CORE, features: tuple[str, ...] = (), after: After | None = None
+    name: str,
+    rule: str,
+    *,
+    spec: str = "",
+    level: Level = Level.CORE,
+    features: tuple[Feature, ...] = (),
+    after: After | None = None,
 ) -> pytest.MarkDecorator:
-    if level not in (CORE, EXTENDED):
-        raise ValueError(f"level must be {CORE} or {EXTENDED}")
-    return pytest.mark.conformance(Check(name, description, level, features, after))
+    """Declare a check. Level and features are converted, so a misspelt one fails at import, not in a report."""
+    if spec and '"' not in spec:
+        raise ValueError(f"{name}: spec quotes the specification in double quotes, word for word: {spec!r}")
+    check = Check(name, rule, spec, Level(level), tuple(Feature(f) for f in features), after)
+    return pytest.mark.conformance(check)
 
 
 def check_of(item: pytest.Item) -> Check | None:
@@ -79,7 +99,7 @@ def check_of(item: pytest.Item) -> Check | None:
     return check
 
 
-def not_supported(feature: str, why: str) -> NoReturn:
+def not_supported(feature: Feature, why: str) -> NoReturn:
     pytest.skip(f"{NOT_SUPPORTED} {feature}: {why}")
 
 

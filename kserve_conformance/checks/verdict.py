@@ -21,6 +21,8 @@ class Result:
     outcome: str = "passed"
     message: str = ""
     figures: dict[str, float] = field(default_factory=dict)
+    rule: str = ""  # what the check asserts (the same for all its items)
+    spec: str = ""  # the spec sentence(s) the rule rests on, quoted
 
 
 # Worst first: the outcome a check gets from its items.
@@ -67,6 +69,8 @@ def checks(results: Iterable[Result]) -> list[dict[str, Any]]:
                 "name": name,
                 "level": worst.level,
                 "features": list(worst.features),
+                "rule": worst.rule,
+                "spec": worst.spec,
                 "outcome": worst.outcome,
                 "message": worst.message,
                 "items": [

@@ -2,9 +2,10 @@
 
 allure-pytest would group by Python package and module ("conformance", then "test_v2_rest") and
 title each result with the function name. A person reading the report wants the check's short
-name, its description, and where it belongs: the level (core, extended) as the parent suite,
-the area (control plane, V1, V2 REST, ...; ``data/areas.yaml``) as the suite, and the level,
-area, features and service as labels. Labels are added as allure-pytest's own markers at
+name, its rule and the spec sentence it rests on (the description: "Rule: ..." then "Spec: ..."),
+and where it belongs: the level (core, extended) as the parent suite, the area (control plane,
+V1, V2 REST, ...; ``data/areas.yaml``) as the suite, and the level, area, features and service
+as labels. Labels are added as allure-pytest's own markers at
 collection, so its listener applies them exactly as if the checks had been decorated by hand.
 """
 

@@ -20,7 +20,7 @@ import yaml
 from kserve_conformance import __version__
 from kserve_conformance.certification import rules as certification
 from kserve_conformance.checks import verdict
-from kserve_conformance.checks.spec import INVALID, NOT_APPLICABLE, NOT_SUPPORTED, check_of
+from kserve_conformance.checks.spec import INVALID, NOT_APPLICABLE, NOT_SUPPORTED, Check, check_of
 from kserve_conformance.checks.verdict import Result
 
 FACTS_KEY = pytest.StashKey[dict[str, Any]]()
@@ -39,7 +39,7 @@ class ConformanceReport:
         check = getattr(report, "conformance_check", None)
         if check is None:
             return
-        result = self.results.setdefault(report.nodeid, Result(check.name, report.nodeid, check.level, check.features))
+        result = self.results.setdefault(report.nodeid, _result(check, report.nodeid))
         result.figures.update(
             {
                 k.removeprefix(FIGURE_PREFIX): float(str(v))  # recorded as text by evidence.figure()
@@ -114,6 +114,12 @@ class ConformanceReport:
             "reproduce": " ".join(["pytest", *sys.argv[1:]]),
             **certification.report_fields(self.config),
         }
+
+
+def _result(check: Check, nodeid: str) -> Result:
+    """Plain strings: the report is YAML-dumped safely, which knows no enum (the values are the spellings)."""
+    features = tuple(f.value for f in check.features)
+    return Result(check.name, nodeid, check.level.value, features, rule=check.rule, spec=check.spec)
 
 
 def _first_line(text: str) -> str:

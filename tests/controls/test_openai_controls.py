@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from kserve_conformance.checks.features import Feature
 from tests.controls.runner import Run, run_suite
 from tests.openai_servers import Server, start_hf_standin
 
@@ -126,7 +127,7 @@ def test_the_repaired_proxy_passes_every_core_check(runs: Callable[[str], Run]) 
 
     run = runs("")
     report = yaml.safe_load((run.report_dir / "conformance-report.yaml").read_text())
-    openai_checks = [c for c in report["checks"] if "openai" in c["features"]]
+    openai_checks = [c for c in report["checks"] if Feature.OPENAI in c["features"]]
     core = [c for c in openai_checks if c["level"] == "core"]
     assert core and all(c["outcome"] == "passed" for c in core), {c["name"]: c["message"][:300] for c in core}
     controlled = {check.partition("[")[0] for _, check, _ in CONTROLS}

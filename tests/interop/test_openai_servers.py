@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kserve_conformance.checks.features import Feature
 from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.dataplane.rest import DataPlane
 from tests.conftest import REPO
@@ -83,7 +84,7 @@ def openai_report(server: Server, tmp: Path) -> tuple[dict[str, Any], Any]:
         "openai",
     )
     report = yaml.safe_load((run.report_dir / "conformance-report.yaml").read_text())
-    report["checks"] = [c for c in report["checks"] if "openai" in c["features"]]
+    report["checks"] = [c for c in report["checks"] if Feature.OPENAI in c["features"]]
     return report, run
 
 
