@@ -36,9 +36,9 @@ pytestmark = [pytest.mark.llm_load, pytest.mark.services(protocol="openai")]
 
 @conformance(
     "LLMLoadSLO",
-    "If set, tokens will be sent as data-only server-sent events as they become available, with the "
-    "stream terminated by a `data: [DONE]` message. (OpenAI API, stream); open-loop streaming load "
-    "meets the TTFT, TPOT, error-rate and goodput thresholds.",
+    "Open-loop streaming load meets the TTFT, TPOT, error-rate and goodput thresholds.",
+    spec='OpenAI API, stream: "If set, tokens will be sent as data-only [server-sent events]" "as they become '
+    'available, with the stream terminated by a `data: [DONE]` message."',
     level=EXTENDED,
     features=(Feature.LOAD, Feature.OPENAI_STREAMING),
 )

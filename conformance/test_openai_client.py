@@ -25,8 +25,9 @@ pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("
 @pytest.mark.parametrize("call", list(client.CALLS))
 @conformance(
     "ClientParses",
-    "The official openai Python client parses the answer (the reference's SDK examples call these endpoints "
-    'with it: "from openai import OpenAI"), and an unknown model raises its NotFoundError.',
+    "The official openai Python client parses the answer (the reference's SDK examples call these endpoints with it), "
+    "and an unknown model raises its NotFoundError.",
+    spec='"from openai import OpenAI"',
     features=(Feature.OPENAI,),
 )
 def test_client_parses(kserve_openai: OpenAIPlane, call: str) -> None:

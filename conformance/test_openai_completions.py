@@ -29,10 +29,10 @@ pytestmark = [
 
 @conformance(
     "CompletionSchema",
-    'POST /v1/completions "Returns a completion object" (CreateCompletionResponse, object '
-    '"text_completion"); POST /v1/chat/completions a CreateChatCompletionResponse (object '
-    '"chat.completion", each choice a message with role "assistant"). Fields the reference does not '
-    "define (vLLM's stop_reason, token_ids, ...) are allowed.",
+    "POST /v1/completions returns a CreateCompletionResponse (object text_completion); POST /v1/chat/completions a "
+    "CreateChatCompletionResponse (object chat.completion, each choice a message with role assistant). Fields the "
+    "reference does not define (vLLM's stop_reason, token_ids, ...) are allowed.",
+    spec='"Returns a completion object"; object "text_completion"; object "chat.completion"; role "assistant"',
     features=(Feature.OPENAI,),
 )
 def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -45,8 +45,9 @@ def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
 
 @conformance(
     "CompletionUsage",
-    "The answer's usage adds up: total_tokens is the \"Total number of tokens used in the request (prompt + "
-    'completion)." An answer without usage does not support it (the reference does not require the field).',
+    "The answer's usage adds up: total_tokens is prompt_tokens + completion_tokens. An answer without usage does not "
+    "support it (the reference does not require the field).",
+    spec='total_tokens: "Total number of tokens used in the request (prompt + completion)."',
     features=(Feature.OPENAI,),
 )
 def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -59,10 +60,10 @@ def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
 
 @conformance(
     "CompletionMaxTokens",
-    'max_tokens is honoured: "The maximum number of [tokens](/tokenizer) that can be generated in the '
-    'completion."; a generation cut there ends with finish_reason "length" ("`length` if the maximum number '
-    'of tokens specified in the request was reached"), and its text begins the uncut answer at temperature 0. '
-    "An answer the model ends within the limit has nothing to cut: not applicable.",
+    'max_tokens is honoured: a generation cut there ends with finish_reason "length", and its text begins the uncut '
+    "answer at temperature 0. An answer the model ends within the limit has nothing to cut: not applicable.",
+    spec='"The maximum number of [tokens](/tokenizer) that can be generated in the completion."; "`length` if the '
+    'maximum number of tokens specified in the request was reached"',
     features=(Feature.OPENAI,),
 )
 def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -95,12 +96,12 @@ def test_completion_max_tokens(kserve_openai: OpenAIPlane, kind: str) -> None:
 
 @conformance(
     "CompletionStop",
-    'A stop sequence ends the generation and is left out: "Up to 4 sequences where the API will stop '
-    'generating further tokens. The returned text will not contain the stop sequence."; finish_reason is '
-    '"stop" ("`stop` if the model hit a natural stop point or a provided stop sequence"). The stop string is a '
-    "word of the model's own temperature-0 answer, so the answer must end right before its first occurrence "
-    "(an empty text where the answer begins with it); an answer no stop string can be taken from (empty, one "
-    "character) makes the check not applicable.",
+    'A stop sequence ends the generation and is left out, and finish_reason is "stop". The stop string is a word of '
+    "the model's own temperature-0 answer, so the answer must end right before its first occurrence (an empty text "
+    "where the answer begins with it); an answer no stop string can be taken from (empty, one character) makes the "
+    "check not applicable.",
+    spec='"Up to 4 sequences where the API will stop generating further tokens. The returned text will not contain '
+    'the stop sequence."; "`stop` if the model hit a natural stop point or a provided stop sequence"',
     features=(Feature.OPENAI,),
 )
 def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -122,8 +123,9 @@ def test_completion_stop(kserve_openai: OpenAIPlane, kind: str) -> None:
 
 @conformance(
     "CompletionModelName",
-    'The answer names the requested model: "The model used for completion." A more specific name of it (a '
-    "dated snapshot: gpt-4o answered as gpt-4o-2024-08-06) conforms; another model does not.",
+    "The answer names the requested model. A more specific name of it (a dated snapshot: gpt-4o answered as "
+    "gpt-4o-2024-08-06) conforms; another model does not.",
+    spec='"The model used for completion."',
     features=(Feature.OPENAI,),
 )
 def test_completion_model_name(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -135,8 +137,9 @@ def test_completion_model_name(kserve_openai: OpenAIPlane, kind: str) -> None:
 
 @conformance(
     "CompletionDeterminism",
-    'Repeated temperature-0 requests give the same text. The reference promises no more than "lower values '
-    'like 0.2 will make it more focused and deterministic", so this is extended.',
+    "Repeated temperature-0 requests give the same text. The reference promises no more than a more deterministic "
+    "answer at a low temperature, so this is extended.",
+    spec='"lower values like 0.2 will make it more focused and deterministic"',
     level=EXTENDED,
     features=(Feature.OPENAI,),
 )

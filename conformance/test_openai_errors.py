@@ -29,8 +29,9 @@ by_case = pytest.mark.parametrize("error_case", CASES, ids=[c["id"] for c in CAS
 @pytest.mark.parametrize("kind", oc.KINDS)
 @conformance(
     "UnknownModelStatus",
-    'A request for a model the server does not serve is answered 404: model is the "ID of the model to use", '
-    'and the reference answers a resource that does not exist with "404" "Not Found" and the Error object.',
+    "A request for a model the server does not serve is answered 404 with the Error object.",
+    spec='model is the "ID of the model to use"; the reference answers a resource that does not exist with "404" "Not '
+    'Found"',
     features=(Feature.OPENAI,),
 )
 def test_unknown_model_status(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -41,8 +42,9 @@ def test_unknown_model_status(kserve_openai: OpenAIPlane, kind: str) -> None:
 @pytest.mark.parametrize("kind", oc.KINDS)
 @conformance(
     "UnknownModelBody",
-    'The unknown model\'s error answer carries the error object: ErrorResponse requires "error", an Error '
-    'requiring "type", "message", "param" and "code" (a string or null).',
+    "The unknown model's error answer carries the error object (an error with type, message, param and code, the code "
+    "a string or null).",
+    spec='ErrorResponse requires "error", an Error requiring "type", "message", "param" and "code"',
     level=EXTENDED,
     features=(Feature.OPENAI,),
 )
@@ -56,9 +58,9 @@ def test_unknown_model_body(kserve_openai: OpenAIPlane, kind: str) -> None:
 @by_case
 @conformance(
     "InvalidRequestStatus",
-    'A request the reference rules out (max_tokens below its "minimum: 0", a temperature outside '
-    '"between 0 and 2", a missing required field, a body that is not JSON) is refused with a 4xx, the '
-    "client's error: the reference's 400 is a \"Bad request\".",
+    "A request the reference rules out (max_tokens below its minimum, a temperature outside its range, a missing "
+    "required field, a body that is not JSON) is refused with a 4xx, the client's error.",
+    spec='"minimum: 0"; "between 0 and 2"; the reference\'s 400 is a "Bad request"',
     level=EXTENDED,
     features=(Feature.OPENAI,),
 )
@@ -73,8 +75,9 @@ def test_invalid_request_status(kserve_openai: OpenAIPlane, error_case: dict[str
 @by_case
 @conformance(
     "InvalidRequestBody",
-    'The refusal of a request the reference rules out carries the error object (ErrorResponse: "error" with '
-    '"type", "message", "param" and "code").',
+    "The refusal of a request the reference rules out carries the error object (ErrorResponse: error with type, "
+    "message, param and code).",
+    spec='ErrorResponse: "error" with "type", "message", "param" and "code"',
     level=EXTENDED,
     features=(Feature.OPENAI,),
 )

@@ -24,8 +24,10 @@ pytestmark = [pytest.mark.services(protocol="openai"), pytest.mark.usefixtures("
 
 @conformance(
     "ModelList",
-    'GET /v1/models "Lists the currently available models": a ListModelsResponse (object "list", data '
-    'of Model objects, each requiring "id", "object", "created" and "owned_by"), listing the served model.',
+    "GET /v1/models answers a ListModelsResponse (object list, data of Model objects, each with id, object, created "
+    "and owned_by), listing the served model.",
+    spec='"Lists the currently available models"; object "list"; Model requires "id", "object", "created" and '
+    '"owned_by"',
     features=(Feature.OPENAI,),
 )
 def test_model_list(kserve_openai: OpenAIPlane) -> None:
@@ -38,9 +40,10 @@ def test_model_list(kserve_openai: OpenAIPlane) -> None:
 
 @conformance(
     "ModelRetrieve",
-    'GET /v1/models/{model} "Retrieves a model instance, providing basic information about the model such as '
-    'the owner and permissioning.": a Model object with the requested "id". A server without the route '
-    "(404 for the served model) does not support it.",
+    "GET /v1/models/{model} answers a Model object with the requested id. A server without the route (404 for the "
+    "served model) does not support it.",
+    spec='"Retrieves a model instance, providing basic information about the model such as the owner and '
+    'permissioning."; "id"',
     level=EXTENDED,
     features=(Feature.OPENAI, Feature.OPENAI_RETRIEVE_MODEL),
 )

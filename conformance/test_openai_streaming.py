@@ -31,8 +31,9 @@ chat_only = pytest.mark.parametrize("kind", ["chat"])
 @both
 @conformance(
     "StreamContentType",
-    'A stream is "data-only [server-sent events]", which the event-stream format serves as text/event-stream; '
-    "the chat endpoint's 200 answer lists the text/event-stream content type.",
+    "A stream is served as text/event-stream, the content type of the event-stream format; the chat endpoint's 200 "
+    "answer lists the text/event-stream content type.",
+    spec='"data-only [server-sent events]"',
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_content_type(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -46,8 +47,9 @@ def test_stream_content_type(kserve_openai: OpenAIPlane, kind: str) -> None:
 @both
 @conformance(
     "StreamDataOnly",
-    'Every event is data only: "tokens will be sent as data-only [server-sent events]"; no event:, id:, retry: '
-    "or comment lines, and every data event before [DONE] is one JSON chunk.",
+    "Every event is data only: no event:, id:, retry: or comment lines, and every data event before [DONE] is one "
+    "JSON chunk.",
+    spec='"tokens will be sent as data-only [server-sent events]"',
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_data_only(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -60,7 +62,8 @@ def test_stream_data_only(kserve_openai: OpenAIPlane, kind: str) -> None:
 @both
 @conformance(
     "StreamDone",
-    'The stream ends with [DONE]: "with the stream terminated by a `data: [DONE]` message"; nothing follows it.',
+    "The stream ends with [DONE]; nothing follows it.",
+    spec='"with the stream terminated by a `data: [DONE]` message"',
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_done(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -77,9 +80,9 @@ def test_stream_done(kserve_openai: OpenAIPlane, kind: str) -> None:
 @chat_only
 @conformance(
     "StreamSameId",
-    'All chunks of a chat stream share one id and one created: "A unique identifier for the chat completion. '
-    'Each chunk has the same ID." and "The Unix timestamp (in seconds) of when the chat completion was created. '
-    'Each chunk has the same timestamp."',
+    "All chunks of a chat stream share one id and one created.",
+    spec='"A unique identifier for the chat completion. Each chunk has the same ID." and "The Unix timestamp (in '
+    'seconds) of when the chat completion was created. Each chunk has the same timestamp."',
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_same_id(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -93,9 +96,10 @@ def test_stream_same_id(kserve_openai: OpenAIPlane, kind: str) -> None:
 @both
 @conformance(
     "StreamChunkObjects",
-    "Every chunk is the reference's chunk object: for completions the CreateCompletionResponse (\"both the "
-    'streamed and non-streamed response objects share the same shape"), object "text_completion"; for chat a '
-    'CreateChatCompletionStreamResponse, object "chat.completion.chunk".',
+    "Every chunk is the reference's chunk object: for completions the CreateCompletionResponse, object "
+    "text_completion; for chat a CreateChatCompletionStreamResponse, object chat.completion.chunk.",
+    spec='"both the streamed and non-streamed response objects share the same shape"; object "text_completion"; '
+    'object "chat.completion.chunk"',
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_chunk_objects(kserve_openai: OpenAIPlane, kind: str) -> None:
@@ -111,8 +115,8 @@ def test_stream_chunk_objects(kserve_openai: OpenAIPlane, kind: str) -> None:
 @both
 @conformance(
     "StreamFinishReason",
-    'finish_reason is "The reason the model stopped generating tokens.": the model stops once, so a choice\'s '
-    "finish_reason is null on every chunk but its last, where it is set.",
+    "The model stops once, so a choice's finish_reason is null on every chunk but its last, where it is set.",
+    spec='finish_reason: "The reason the model stopped generating tokens."',
     level=EXTENDED,
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
@@ -134,9 +138,9 @@ def test_stream_finish_reason(kserve_openai: OpenAIPlane, kind: str) -> None:
 @both
 @conformance(
     "StreamMatchesNonStream",
-    'The streamed deltas join to the non-streamed text at temperature 0: the same completion, "Returns a '
-    'completion object, or a sequence of completion objects if the request is streamed." Rests on '
-    "determinism, so extended.",
+    "The streamed deltas join to the non-streamed text at temperature 0: the same completion. Rests on determinism, "
+    "so extended.",
+    spec='"Returns a completion object, or a sequence of completion objects if the request is streamed."',
     level=EXTENDED,
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
@@ -149,8 +153,9 @@ def test_stream_matches_non_stream(kserve_openai: OpenAIPlane, kind: str) -> Non
 @chat_only
 @conformance(
     "StreamRole",
-    "A chat stream's first delta carries the role of the message it starts, \"The role of the author of this "
-    'message." (delta.role), "assistant" as in the non-streamed message.',
+    "A chat stream's first delta carries the role of the message it starts (delta.role), assistant as in the "
+    "non-streamed message.",
+    spec='delta.role: "The role of the author of this message."; "assistant"',
     level=EXTENDED,
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
@@ -164,10 +169,10 @@ def test_stream_role(kserve_openai: OpenAIPlane, kind: str) -> None:
 @both
 @conformance(
     "StreamUsageChunk",
-    'With stream_options {"include_usage": true}, "an additional chunk will be streamed before the `data: '
-    "[DONE]` message. The `usage` field on this chunk shows the token usage statistics for the entire request, "
-    'and the `choices` field will always be an empty array."; its usage adds up (prompt + completion), and '
-    "no other chunk carries usage.",
+    'With stream_options {"include_usage": true}, one chunk before [DONE] carries the usage of the whole request and '
+    "no choices; its usage adds up (prompt + completion), and no other chunk carries usage.",
+    spec='"an additional chunk will be streamed before the `data: [DONE]` message. The `usage` field on this chunk '
+    'shows the token usage statistics for the entire request, and the `choices` field will always be an empty array."',
     level=EXTENDED,
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
@@ -187,9 +192,10 @@ def test_stream_usage_chunk(kserve_openai: OpenAIPlane, kind: str) -> None:
 @both
 @conformance(
     "StreamIncremental",
-    'Tokens arrive as they are generated: "tokens will be sent as data-only" server-sent events "as they become '
-    'available". One stream whose first content event arrives before the last tenth of its response time passes; '
-    "a buffering proxy delivers every event at the end (rule and what excuses a stream: dataplane/delivery.py).",
+    "Tokens arrive as they are generated. One stream whose first content event arrives before the last tenth of its "
+    "response time passes; a buffering proxy delivers every event at the end (rule and what excuses a stream: "
+    "dataplane/delivery.py).",
+    spec='"tokens will be sent as data-only" server-sent events "as they become available"',
     features=(Feature.OPENAI, Feature.OPENAI_STREAMING),
 )
 def test_stream_incremental(

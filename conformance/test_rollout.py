@@ -59,11 +59,11 @@ def timeouts(kserve_lifecycle_timeouts: Timeouts) -> Timeouts:
 
 @conformance(
     SPLIT,
-    "With spec.predictor.canaryTrafficPercent: 10 on a changed predictor, the status shows "
-    "the new revision at 10 % (tag latest) and the last rolled-out one at 90 % (tag prev), and the "
-    "share of answers from the canary agrees with 10 % (exact binomial interval, 99.9 %). KServe docs: "
-    '"the canary rollout strategy is configured to route 10% of the traffic to the new revision, 90% '
-    'of the traffic will go to the LastestRolledoutRevision".',
+    "With spec.predictor.canaryTrafficPercent: 10 on a changed predictor, the status shows the new revision at 10 % "
+    "(tag latest) and the last rolled-out one at 90 % (tag prev), and the share of answers from the canary agrees "
+    "with 10 % (exact binomial interval, 99.9 %).",
+    spec='KServe docs: "the canary rollout strategy is configured to route 10% of the traffic to the new revision, '
+    '90% of the traffic will go to the LastestRolledoutRevision"',
     level=EXTENDED,
     features=FEATURES,
 )
@@ -103,11 +103,10 @@ def test_canary_traffic_split(rollout_service: Rollout, timeouts: Timeouts, requ
 
 @conformance(
     PROMOTION,
-    "Removing canaryTrafficPercent promotes the canary: 100 % to the new revision, which "
-    "becomes latestRolledoutRevision (the old one previousRolledoutRevision), and no request fails "
-    'during the change. KServe docs: "the rollout strategy promotes the LatestReadyRevision ... to the '
-    "LatestRolledoutRevision. Since it is now promoted, the LatestRolledoutRevision gets 100% of the "
-    'traffic".',
+    "Removing canaryTrafficPercent promotes the canary: 100 % to the new revision, which becomes "
+    "latestRolledoutRevision (the old one previousRolledoutRevision), and no request fails during the change.",
+    spec='KServe docs: "the rollout strategy promotes the LatestReadyRevision ... to the LatestRolledoutRevision. '
+    'Since it is now promoted, the LatestRolledoutRevision gets 100% of the traffic"',
     level=EXTENDED,
     features=FEATURES,
     after=After(SPLIT, "there is no canary to promote"),
@@ -128,11 +127,11 @@ def test_canary_promotion(rollout_service: Rollout, timeouts: Timeouts, request:
 
 @conformance(
     "CanaryRollback",
-    "canaryTrafficPercent: 0 after a promotion rolls back: 100 % to the previous "
-    "rolled-out revision, every answer from the old model, no request failing during the change (even "
-    'when the old revision was scaled to zero and the first requests wait for it). KServe docs: "If a '
-    "rollback needs to happen, 100% of the traffic will be pinned to the previous healthy/good revision - "
-    'the PreviousRolledoutRevision."',
+    "canaryTrafficPercent: 0 after a promotion rolls back: 100 % to the previous rolled-out revision, every answer "
+    "from the old model, no request failing during the change (even when the old revision was scaled to zero and the "
+    "first requests wait for it).",
+    spec='KServe docs: "If a rollback needs to happen, 100% of the traffic will be pinned to the previous '
+    'healthy/good revision - the PreviousRolledoutRevision."',
     level=EXTENDED,
     features=FEATURES,
     after=After(PROMOTION, "there is no previous rolled-out revision to roll back to"),

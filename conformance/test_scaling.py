@@ -59,9 +59,9 @@ def idle_service(request: pytest.FixtureRequest) -> Iterator[ChangingService]:
 
 @conformance(
     SCALE_TO_ZERO,
-    "With minReplicas: 0, an idle predictor is scaled to zero replicas. Knative docs: "
-    '"if an application is receiving no traffic and scale to zero is enabled, Knative Serving scales '
-    'the application down to zero replicas."',
+    "With minReplicas: 0, an idle predictor is scaled to zero replicas.",
+    spec='Knative docs: "if an application is receiving no traffic and scale to zero is enabled, Knative Serving '
+    'scales the application down to zero replicas."',
     level=EXTENDED,
     features=ZERO_FEATURES,
 )
@@ -86,9 +86,9 @@ def test_scale_to_zero(idle_service: ChangingService, timeouts: Timeouts, reques
 
 @conformance(
     "ColdStart",
-    "The first request to a predictor scaled to zero succeeds (the activator holds it "
-    "until a replica answers) and takes no longer than --kserve-cold-start-ceiling; the time is reported. "
-    'Knative docs: the activator "buffers requests" for revisions scaled to zero.',
+    "The first request to a predictor scaled to zero succeeds (the activator holds it until a replica answers) and "
+    "takes no longer than --kserve-cold-start-ceiling; the time is reported.",
+    spec='Knative docs: the activator "buffers requests" for revisions scaled to zero',
     level=EXTENDED,
     features=ZERO_FEATURES,
     after=After(SCALE_TO_ZERO, "the predictor never scaled to zero and there is no cold start", not_applicable=True),
@@ -124,10 +124,11 @@ def autoscale_service(request: pytest.FixtureRequest) -> Iterator[ChangingServic
 
 @conformance(
     AUTOSCALE_UP,
-    "A load above the scale target raises the predictor's ready replicas above "
-    "minReplicas within --kserve-scale-timeout, no request failing; Knative mode: scaleMetric concurrency "
-    '(KPA), Standard mode: scaleMetric cpu (HPA). KServe docs: "KServe supports the implementation of '
-    "Knative Pod Autoscaler (KPA) and Kubernetes' Horizontal Pod Autoscaler (HPA).\"",
+    "A load above the scale target raises the predictor's ready replicas above minReplicas within "
+    "--kserve-scale-timeout, no request failing; Knative mode: scaleMetric concurrency (KPA), Standard mode: "
+    "scaleMetric cpu (HPA).",
+    spec="KServe docs: \"KServe supports the implementation of Knative Pod Autoscaler (KPA) and Kubernetes' "
+    'Horizontal Pod Autoscaler (HPA)."',
     level=EXTENDED,
     features=(Feature.AUTOSCALING,),
 )
@@ -166,9 +167,9 @@ def test_autoscale_up(autoscale_service: ChangingService, timeouts: Timeouts, re
 
 @conformance(
     "AutoscaleDown",
-    "Once the load stops, ready replicas return to minReplicas within --kserve-scale-timeout. "
-    'Knative docs: "If scaling to zero is disabled, the application is scaled down to the minimum '
-    'number of replicas".',
+    "Once the load stops, ready replicas return to minReplicas within --kserve-scale-timeout.",
+    spec='Knative docs: "If scaling to zero is disabled, the application is scaled down to the minimum number of '
+    'replicas"',
     level=EXTENDED,
     features=(Feature.AUTOSCALING,),
     after=After(AUTOSCALE_UP, "there is no scale-up to come down from"),

@@ -43,8 +43,8 @@ def deviation(request: pytest.FixtureRequest, server_metadata: dict[str, Any] | 
 
 @conformance(
     "ServerLive",
-    'GET /v2/health/live answers 200: "A 200 status code indicates true"; the '
-    "OpenAPI gives this endpoint only a 200 response, with no body.",
+    "GET /v2/health/live answers 200; the OpenAPI gives this endpoint only a 200 response, with no body.",
+    spec='"A 200 status code indicates true"',
 )
 def test_server_live(kserve_service: ServedModel) -> None:
     exchange = get(kserve_service, "/v2/health/live")
@@ -53,8 +53,8 @@ def test_server_live(kserve_service: ServedModel) -> None:
 
 @conformance(
     "ServerReady",
-    'GET /v2/health/ready answers 200 once the model is loaded: the "server ready" '
-    'API "indicates if all the models are ready for inferencing".',
+    "GET /v2/health/ready answers 200 once the model is loaded.",
+    spec='the "server ready" API "indicates if all the models are ready for inferencing"',
 )
 def test_server_ready(kserve_service: ServedModel) -> None:
     exchange = get(kserve_service, "/v2/health/ready")
@@ -82,8 +82,9 @@ def test_health_bodies(kserve_service: ServedModel) -> None:
 
 @conformance(
     "ServerMetadata",
-    'GET /v2 returns the $metadata_server_response: "name", "version" and '
-    '"extensions" (all required by the OpenAPI schema).',
+    "GET /v2 returns the $metadata_server_response with name, version and extensions (all required by the OpenAPI "
+    "schema).",
+    spec='$metadata_server_response: "name", "version" and "extensions"',
 )
 def test_server_metadata(kserve_service: ServedModel) -> None:
     conforms(get(kserve_service, "/v2"), "metadata_server_response")
@@ -91,8 +92,8 @@ def test_server_metadata(kserve_service: ServedModel) -> None:
 
 @conformance(
     "ModelMetadata",
-    'GET /v2/models/{name} returns the $metadata_model_response ("name" and '
-    '"platform" required) under the model\'s own name: "name": "The name of the model."',
+    "GET /v2/models/{name} returns the $metadata_model_response under the model's own name.",
+    spec='$metadata_model_response: "name" and "platform" required; "name": "The name of the model."',
 )
 def test_model_metadata(kserve_service: ServedModel) -> None:
     doc = conforms(get(kserve_service, f"/v2/models/{kserve_service.name}"), "metadata_model_response")
@@ -101,8 +102,8 @@ def test_model_metadata(kserve_service: ServedModel) -> None:
 
 @conformance(
     "ModelReady",
-    "GET /v2/models/{name}/ready answers 200 for the served model, and not 200 for "
-    'a model that does not exist: it "indicates if a specific model is ready for inferencing".',
+    "GET /v2/models/{name}/ready answers 200 for the served model, and not 200 for a model that does not exist.",
+    spec='"indicates if a specific model is ready for inferencing"',
 )
 def test_model_ready(kserve_service: ServedModel) -> None:
     exchange = get(kserve_service, f"/v2/models/{kserve_service.name}/ready")
@@ -113,8 +114,8 @@ def test_model_ready(kserve_service: ServedModel) -> None:
 
 @conformance(
     "Infer",
-    "POST /v2/models/{name}/infer with the FP32 iris input returns classes [1, 1] in an "
-    '$inference_response ("model_name" and "outputs" required).',
+    "POST /v2/models/{name}/infer with the FP32 iris input returns classes [1, 1] in an $inference_response.",
+    spec='$inference_response: "model_name" and "outputs" required',
 )
 def test_infer(kserve_service: ServedModel) -> None:
     payload = kserve_service.entry.payloads["infer"]
@@ -125,7 +126,8 @@ def test_infer(kserve_service: ServedModel) -> None:
 
 @conformance(
     "InferEchoesId",
-    'The response echoes the request id: "if specified this identifier must be returned in the response".',
+    "The response echoes the request id.",
+    spec='"if specified this identifier must be returned in the response"',
 )
 def test_infer_echoes_id(kserve_service: ServedModel) -> None:
     request = kserve_service.entry.payloads["infer"]["request"]
@@ -135,7 +137,8 @@ def test_infer_echoes_id(kserve_service: ServedModel) -> None:
 
 @conformance(
     "InferModelName",
-    'The response\'s model_name is the model that was asked: "The name of the model used for inference."',
+    "The response's model_name is the model that was asked.",
+    spec='model_name: "The name of the model used for inference."',
 )
 def test_infer_model_name(kserve_service: ServedModel) -> None:
     doc = json_of(infer(kserve_service, kserve_service.entry.payloads["infer"]["request"]))
@@ -161,9 +164,9 @@ def test_output_shape_matches_data(kserve_service: ServedModel) -> None:
 
 @conformance(
     "OutputBatchFirst",
-    "The output's first dimension is the batch size. The spec leaves a model's "
-    'output shape to the model ("If the input is batched, the shape and data must represent the full '
-    'shape" speaks of inputs only), so this is extended.',
+    "The output's first dimension is the batch size. The spec leaves a model's output shape to the model (its "
+    "sentence on batching speaks of inputs only), so this is extended.",
+    spec='"If the input is batched, the shape and data must represent the full shape"',
     level=EXTENDED,
 )
 def test_output_batch_first(kserve_service: ServedModel) -> None:
@@ -176,11 +179,11 @@ def test_output_batch_first(kserve_service: ServedModel) -> None:
 @pytest.mark.parametrize("case_id", cases())
 @conformance(
     "ErrorResponse",
-    "A request the server cannot serve (unknown model, malformed JSON, wrong datatype, "
-    'shape/data mismatch) fails: "A failed inference request must be indicated by an HTTP error '
-    'status". Where every runtime KServe ships also answers {"error": "..."} (unknown model, '
-    "shape/data mismatch), "
-    'so must the server: "The HTTP body must contain the $inference_error_response object."',
+    "A request the server cannot serve (unknown model, malformed JSON, wrong datatype, shape/data mismatch) fails "
+    'with an HTTP error status. Where every runtime KServe ships also answers {"error": "..."} (unknown model, '
+    "shape/data mismatch), so must the server.",
+    spec='"A failed inference request must be indicated by an HTTP error status"; "The HTTP body must contain the '
+    '$inference_error_response object."',
 )
 def test_error_response(kserve_service: ServedModel, case_id: str) -> None:
     case, exchange = error_case(kserve_service, case_id)
@@ -194,9 +197,9 @@ def test_error_response(kserve_service: ServedModel, case_id: str) -> None:
 @pytest.mark.parametrize("case_id", cases(body_level="extended"))
 @conformance(
     "ErrorBody",
-    'Every failed inference answers with {"error": "..."}: "The HTTP body must '
-    'contain the $inference_error_response object." Extended for the inputs a runtime KServe ships '
-    "answers otherwise (known deviations name them).",
+    'Every failed inference answers with {"error": "..."}. Extended for the inputs a runtime KServe ships answers '
+    "otherwise (known deviations name them).",
+    spec='"The HTTP body must contain the $inference_error_response object."',
     level=EXTENDED,
 )
 def test_error_body(kserve_service: ServedModel, case_id: str) -> None:
@@ -209,10 +212,10 @@ def test_error_body(kserve_service: ServedModel, case_id: str) -> None:
 @pytest.mark.parametrize("case_id", cases(client_error=True))
 @conformance(
     "ErrorStatusBadInput",
-    "A request that is the client's mistake is answered with a 4xx. The spec "
-    'says "an HTTP error status (typically 400)", so any 4xx passes (404 for an unknown model, 422 for '
-    "input a validator rejects); a 5xx tells the client the server failed, which HTTP reserves for the "
-    "server's own faults (RFC 9110, 15.6), so it fails.",
+    "A request that is the client's mistake is answered with a 4xx: any 4xx passes (404 for an unknown model, 422 for "
+    "input a validator rejects); a 5xx tells the client the server failed, which HTTP reserves for the server's own "
+    "faults (RFC 9110, 15.6), so it fails.",
+    spec='"an HTTP error status (typically 400)"',
     level=EXTENDED,
 )
 def test_error_status(kserve_service: ServedModel, case_id: str) -> None:
@@ -224,9 +227,9 @@ def test_error_status(kserve_service: ServedModel, case_id: str) -> None:
 
 @conformance(
     "VersionedInfer",
-    "POST /v2/models/{name}/versions/{version}/infer works for a version the model's "
-    'metadata lists ("versions": "The model versions that may be explicitly requested"). A model '
-    "that lists none does not offer versioned requests: not supported.",
+    "POST /v2/models/{name}/versions/{version}/infer works for a version the model's metadata lists. A model that "
+    "lists none does not offer versioned requests: not supported.",
+    spec='"versions": "The model versions that may be explicitly requested"',
     level=EXTENDED,
     features=(Feature.MODEL_VERSIONS,),
 )
@@ -244,10 +247,10 @@ def test_versioned_infer(kserve_service: ServedModel) -> None:
 
 @conformance(
     "BinaryTensorInput",
-    "The binary tensor data extension: FP32 input as raw bytes after the JSON "
-    'header. "extensions": "The extensions supported by the server": a server that does not list '
-    "binary_tensor_data and refuses such a request does not support it; one that lists it, or answers "
-    "it, must answer it correctly.",
+    "The binary tensor data extension: FP32 input as raw bytes after the JSON header. A server that does not list "
+    "binary_tensor_data and refuses such a request does not support it; one that lists it, or answers it, must answer "
+    "it correctly.",
+    spec='"extensions": "The extensions supported by the server"',
     level=EXTENDED,
     features=(Feature.BINARY_TENSOR_DATA,),
 )

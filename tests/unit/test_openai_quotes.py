@@ -50,7 +50,7 @@ def corpus(reference: Path) -> str:
 
 def openai_checks() -> dict[str, str]:
     """Each openai check's spec quote (its rule is the suite's own words and quotes nothing)."""
-    return {name: c.description for name, c in all_checks().items() if Feature.OPENAI in c.features}
+    return {name: c.spec for name, c in all_checks().items() if Feature.OPENAI in c.features}
 
 
 def quoted_texts() -> list[tuple[str, str]]:
