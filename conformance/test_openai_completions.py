@@ -48,7 +48,7 @@ def test_completion_schema(kserve_openai: OpenAIPlane, kind: str) -> None:
     "The answer's usage adds up: total_tokens is prompt_tokens + completion_tokens. An answer without usage does not "
     "support it (the reference does not require the field).",
     spec='total_tokens: "Total number of tokens used in the request (prompt + completion)."',
-    features=(Feature.OPENAI,),
+    features=(Feature.OPENAI, Feature.OPENAI_USAGE),
 )
 def test_completion_usage(kserve_openai: OpenAIPlane, kind: str) -> None:
     doc = steps.answer(kserve_openai, kind)
