@@ -43,7 +43,8 @@ def test_a_gateway_buffering_every_stream_fails() -> None:
     result, server = run(Timing(ttft_ms=5.0, itl_ms=1.0, buffer=True), **SPEC)
     violation = buffered_violation(judge(result, SLO).violations)
     assert violation.startswith(f"{result.flags['buffered']} of {result.sent} streams were buffered"), violation
-    assert result.flags["buffered"] >= 0.9 * server["requests"], result.summary_line()
+    # Every stream was a burst; those read as the client woke from a stall are counted apart.
+    assert result.flags["buffered"] + result.flags["buffered_explained"] == server["requests"], result.summary_line()
 
 
 def test_a_gateway_buffering_one_stream_in_ten_fails() -> None:
