@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--hog", action="store_true", help="a busy loop on one core during every run")
-    parser.add_argument("--out", type=Path, help="write every run's outcomes here (JSON)")
+    parser.add_argument("--out", type=Path, help="write every run's outcomes here (JSON), after each run")
     parser.add_argument("pytest_args", nargs="*", help="after --: the selection, as for pytest")
     a = parser.parse_args(argv)
     runs = []
@@ -103,10 +103,15 @@ def main(argv: list[str] | None = None) -> None:
             runs.append(run)
             failed = [t for t, item in run["items"].items() if item["outcome"] == "failed"]
             print(f"run {i + 1}/{a.runs}: {run['summary']} ({run['seconds']} s); failed: {failed or 'none'}")
-    if a.out:
-        a.out.write_text(json.dumps({"args": a.pytest_args, "hog": a.hog, "runs": runs}, indent=1))
+            if a.out:  # after every run, so an interrupted series keeps what it measured
+                a.out.write_text(json.dumps({"args": a.pytest_args, "hog": a.hog, "runs": runs}, indent=1))
     print(table(runs))
 
 
 if __name__ == "__main__":
     main()
+
+
+def table_from(path: Path) -> str:
+    """The table of a series written with ``--out`` (also of one that was interrupted)."""
+    return table(json.loads(path.read_text())["runs"])
