@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import signal
 import sys
 import time
@@ -55,6 +54,7 @@ from kserve_conformance.load.process import (
     new_histogram,
     quiet_gc,
     run_fast,
+    stall_from_env,
 )
 
 RECV_STALL_ENV = "KSERVE_LOAD_TEST_RECV_STALL"  # test-only: see injected_stall
@@ -197,11 +197,7 @@ def injected_stall() -> tuple[float, int] | None:
     and its latency grows by what the generator itself did. The negative control of the
     receive-side detector sets it; nothing else should.
     """
-    raw = os.environ.get(RECV_STALL_ENV, "")
-    if not raw:
-        return None
-    stall_ms, _, every = raw.partition("/")
-    return float(stall_ms) / 1000, max(1, int(every or 1))
+    return stall_from_env(RECV_STALL_ENV)
 
 
 async def attack(

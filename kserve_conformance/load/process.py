@@ -61,6 +61,19 @@ def die_with_parent(parent: int, poll_s: float = DEFAULT.parent_poll_s) -> None:
 STALL_PROBE_NS = 10_000_000
 
 
+def stall_from_env(name: str) -> tuple[float, int] | None:
+    """A test-only injected stall, ``MS/EVERY`` in the environment variable ``name``: (seconds, every).
+
+    Both workers' negative controls block the event loop on purpose this way (``attack.injected_stall``,
+    ``llm.worker.injected_send_stall``); nothing else sets these variables.
+    """
+    raw = os.environ.get(name, "")
+    if not raw:
+        return None
+    stall_ms, _, every = raw.partition("/")
+    return float(stall_ms) / 1000, max(1, int(every or 1))
+
+
 def start_stall_probe(
     hist: HdrHistogram, running: Callable[[], bool], first_due_ns: int, stalls: list[Stall] | None = None
 ) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import os
 import signal
 import sys
 import time
@@ -42,7 +41,15 @@ from kserve_conformance.load.http import Pool, Response
 from kserve_conformance.load.llm.metrics import Chunk, StreamFigures, Timeline, content_of, figures
 from kserve_conformance.load.llm.spec import LLMLoadSpec
 from kserve_conformance.load.pacing import open_loop
-from kserve_conformance.load.process import HIGHEST_US, LOWEST_US, die_with_parent, new_histogram, quiet_gc, run_fast
+from kserve_conformance.load.process import (
+    HIGHEST_US,
+    LOWEST_US,
+    die_with_parent,
+    new_histogram,
+    quiet_gc,
+    run_fast,
+    stall_from_env,
+)
 
 
 def _loads() -> Callable[[bytes], Any]:
@@ -70,11 +77,7 @@ def injected_send_stall() -> tuple[float, int] | None:
     garbage collection or a descheduled process would: a healthy stream whose tokens all arrive
     meanwhile is read in one burst. The buffering verdict's self-tests set it; nothing else should.
     """
-    raw = os.environ.get(SEND_STALL_ENV, "")
-    if not raw:
-        return None
-    stall_ms, _, every = raw.partition("/")
-    return float(stall_ms) / 1000, max(1, int(every or 1))
+    return stall_from_env(SEND_STALL_ENV)
 
 
 def excuse_burst(f: StreamFigures, t: Timeline, stalls: list[Stall]) -> StreamFigures:
