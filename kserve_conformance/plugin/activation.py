@@ -31,6 +31,10 @@ def activate(config: pytest.Config, report_dir: Path) -> None:
     if active(config):
         return
     config.stash[ACTIVE_KEY] = True
+    if config.option.collectonly:
+        # Listing the checks runs none: writing empty reports would replace the last run's, which a
+        # user lists checks beside (``reports/`` is one directory for every run).
+        return
     _junit(config, report_dir / "junit.xml")
     _allure(config, report_dir / "allure-results")
     _benchmarks(config, report_dir / "benchmarks")
@@ -77,8 +81,7 @@ def _allure(config: pytest.Config, path: Path) -> None:
     config.pluginmanager.register(listener, "allure_listener")
     allure_commons.plugin_manager.register(listener)
     config.add_cleanup(cleanup_factory(listener))
-    clean = False if config.option.collectonly else config.option.clean_alluredir
-    file_logger = AllureFileLogger(os.path.abspath(path), clean)
+    file_logger = AllureFileLogger(os.path.abspath(path), config.option.clean_alluredir)
     allure_commons.plugin_manager.register(file_logger)
     config.add_cleanup(cleanup_factory(file_logger))
 

@@ -115,6 +115,17 @@ def test_checks_collect_from_anywhere_without_warnings(tmp_path: Path) -> None:
     assert "tests collected" in done.stdout
 
 
+def test_listing_the_checks_leaves_the_last_runs_reports_alone(tmp_path: Path) -> None:
+    """``--collect-only`` runs no check: the report directory keeps what the last run wrote."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "junit.xml").write_text("the last run's")
+    done = collect_checks(tmp_path, f"--kserve-report-dir={reports}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert sorted(p.name for p in reports.iterdir()) == ["junit.xml"], sorted(reports.iterdir())
+    assert (reports / "junit.xml").read_text() == "the last run's"
+
+
 def test_users_fixture_names_are_never_shadowed(tmp_path: Path) -> None:
     (tmp_path / "test_fixtures.py").write_text(USER_FIXTURES)
     done = pytest_in(tmp_path, "-q", "--fixtures")
