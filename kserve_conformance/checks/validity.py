@@ -158,6 +158,14 @@ class Window:
         """How long the client itself may have been held up in the window, all told (the larger witness)."""
         return max(self.stalled_ns, self.longest_stall_ns, self.run_delay_ns or 0)
 
+    def covers_excess(self, measured_s: float, ceiling_s: float) -> bool:
+        """Over a ceiling by no more than the client itself was held up: the excess may be the client's.
+
+        Such a time is no evidence against the target (nor for it): the check says *invalid
+        measurement*. Over by more, the target took longer whatever the client went through.
+        """
+        return measured_s > ceiling_s >= measured_s - self.client_delay_ns() / 1e9
+
     def pressure_share(self) -> float | None:
         """The share of the window in which some task on this machine waited for a CPU."""
         return None if self.pressure_ns is None or not self.ns else self.pressure_ns / self.ns
