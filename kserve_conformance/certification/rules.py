@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from kserve_conformance import __version__
-from kserve_conformance.certification import bundle
+from kserve_conformance.certification import ai_conformance, bundle
 
 MODE_KEY = pytest.StashKey[str]()
 SELECTION_KEY = pytest.StashKey[dict[str, Any]]()
@@ -205,6 +205,7 @@ class CertificationRun:
         self.log.close()
         if not (self.report_dir / bundle.REPORT).is_file():
             return  # no check ran (e.g. a setup failure): nothing to submit
+        ai_conformance.write(self.report_dir)  # before the bundle, so its manifest lists it
         extra = {}
         xmlpath = getattr(config.option, "xmlpath", None)
         if xmlpath and Path(xmlpath).resolve().parent != self.report_dir.resolve():

@@ -1,0 +1,189 @@
+"""The CNCF Kubernetes AI Conformance fragment a certification run writes into its bundle.
+
+A vendor certifying a platform for AI conformance fills in a checklist (``AIConformance-1.36``:
+per requirement a status, evidence and notes) and submits it to cncf/k8s-ai-conformance. Some
+of its requirements are what this suite's checks show for a KServe install (an operator with a
+CRD that reconciles, metrics a monitoring system collects, traffic split by weight, scaling on a
+custom metric); most are about accelerators, which no check touches. So the run writes the
+checklist with only what it showed: a status where every check mapped to the requirement passed
+in a certification run, the evidence naming those checks in the bundle's report, and for every
+other requirement an empty status with the reason in the notes. The mapping is data
+(``data/ai-conformance.yaml``); the verifier holds the bundle's fragment to the same table.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kserve_conformance import __version__
+from kserve_conformance.certification import bundle
+
+IMPLEMENTED, PARTIAL = "Implemented", "Partially Implemented"
+CLAIMS = (PARTIAL, IMPLEMENTED)  # weakest first: a claim may not rise above what the checks can show
+# How a check that did not pass leaves its requirement unshown, by the report's outcome.
+WHY_NOT = {
+    None: "did not run (it is not in the report)",
+    "failed": "failed",
+    "invalid": "made no valid measurement",
+    "skipped": "was skipped",
+    "known-deviation": "is a known deviation",
+    "not-supported": "is not supported by this install",
+    "not-applicable": "is not applicable on this target",
+}
+# An evidence item: the report's path in the bundle, then "#" and a check's name.
+EVIDENCE = re.compile(r"^(?:\S*/)?" + re.escape(bundle.REPORT) + r"#([A-Za-z][A-Za-z0-9]*)\b")
+
+
+@functools.cache
+def checklist() -> dict[str, Any]:
+    path = resources.files("kserve_conformance.certification") / "data" / "ai-conformance.yaml"
+    table: dict[str, Any] = yaml.safe_load(path.read_text())
+    return table
+
+
+def fragment_name() -> str:
+    return str(checklist()["fragment"])
+
+
+def requirements() -> list[dict[str, Any]]:
+    """Every requirement of the checklist, in its order, each with its ``section``."""
+    return [{"section": s} | r for s, entries in checklist()["sections"].items() for r in entries]
+
+
+def fragment(report: dict[str, Any]) -> dict[str, Any]:
+    """The checklist filled in from a conformance report: what ``AIConformance-1.36`` asks, nothing more."""
+    implementation = report.get("implementation") or {}
+    metadata = {
+        "kubernetesVersion": checklist()["kubernetesVersion"],
+        "platformName": implementation.get("project", ""),
+        "platformVersion": implementation.get("version", ""),
+        "vendorName": implementation.get("organization", ""),
+        "websiteUrl": implementation.get("url", ""),
+        "repoUrl": "",
+        "documentationUrl": "",
+        "productLogoUrl": "",
+        "description": "",
+        "contactEmailAddress": implementation.get("contact", ""),
+        "k8sConformanceUrl": "",
+    }
+    checks = {c["name"]: c for c in report.get("checks") or [] if isinstance(c, dict)}
+    spec: dict[str, list[dict[str, Any]]] = {}
+    for requirement in requirements():
+        spec.setdefault(requirement["section"], []).append(entry(requirement, checks, report))
+    return {"metadata": metadata, "spec": spec}
+
+
+def entry(requirement: dict[str, Any], checks: dict[str, dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
+    """One requirement: its status only if every required check passed in a certification run."""
+    required: dict[str, str] = requirement.get("required") or {}
+    supporting: dict[str, str] = requirement.get("supporting") or {}
+    evidence = [cite(checks[name]) for name in (*required, *supporting) if name in checks]
+    status, notes = "", unshown_note(requirement, checks, report)
+    if not notes:
+        status = requirement["status"]
+        notes = f"Shown by this run: {requirement['shows']}."
+        if requirement.get("unshown"):
+            notes += f" Not shown by any check of this suite: {requirement['unshown']}."
+    supported = [f"{name} {outcome_words(checks.get(name))}" for name in supporting]
+    if supported:
+        notes += f" Supporting, not needed for the status: {'; '.join(supported)}."
+    return {
+        "id": requirement["id"],
+        "description": requirement["description"],
+        "level": requirement["level"],
+        "status": status,
+        "evidence": evidence,
+        "notes": notes,
+    }
+
+
+def unshown_note(requirement: dict[str, Any], checks: dict[str, dict[str, Any]], report: dict[str, Any]) -> str:
+    """Why this run shows nothing towards the requirement; empty when it shows what its checks can."""
+    required: dict[str, str] = requirement.get("required") or {}
+    rehearsal = report.get("mode") != "certification"
+    where = (
+        f" This run was a {report.get('mode')} ({report.get('rehearsal') or 'not a certification run'}): its "
+        "target has no accelerators and its data plane is not a real cluster's, so it shows nothing about a platform."
+        if rehearsal
+        else ""
+    )
+    if not required:
+        return f"Not shown: {requirement['why']}.{where}"
+    failing = [
+        f"{name} {outcome_words(checks.get(name))}" for name in required if outcome(checks.get(name)) != "passed"
+    ]
+    if failing:
+        return f"Not shown by this run: {'; '.join(failing)}.{where}"
+    if rehearsal:
+        return (
+            f"Not claimed: {', '.join(required)} passed, but{where} On a certification run of a real "
+            f"cluster these passing would make it {requirement['status']}."
+        )
+    return ""
+
+
+def outcome(check: dict[str, Any] | None) -> str | None:
+    return None if check is None else str(check.get("outcome", ""))
+
+
+def outcome_words(check: dict[str, Any] | None) -> str:
+    """``passed``, or how the check fell short, with its message."""
+    got = outcome(check)
+    if got == "passed" or check is None:
+        return WHY_NOT[None] if check is None else "passed"
+    message = str(check.get("message") or "").strip()
+    return WHY_NOT.get(got, got or "has no outcome") + (f" ({message})" if message else "")
+
+
+def cite(check: dict[str, Any]) -> str:
+    """An evidence item: where the check is in the bundle, its outcome, its items and their figures."""
+    items = check.get("items") or [check]
+    passed = sum(1 for i in items if i.get("outcome") == "passed")
+    text = f"{bundle.REPORT}#{check['name']}: {check.get('outcome')}, {passed} of {len(items)} items passed"
+    figures = [
+        f"[{label(str(i.get('test', '')))}] " + ", ".join(f"{k}={number(v)}" for k, v in i["figures"].items())
+        for i in items
+        if i.get("figures")
+    ]
+    return text + (f"; figures: {'; '.join(figures)}" if figures else "")
+
+
+def number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def label(nodeid: str) -> str:
+    """A test item's parameters (``sklearn-iris``), or its function where it has none."""
+    name = nodeid.rpartition("::")[2]
+    return name.partition("[")[2].rstrip("]") or name
+
+
+def render(document: dict[str, Any], report: dict[str, Any]) -> str:
+    """The fragment as YAML a vendor can paste, under a comment saying where it came from."""
+    header = (
+        f"# Kubernetes AI Conformance checklist ({checklist()['checklist']}) as far as kserve-conformance "
+        f"{report.get('suiteVersion', __version__)}\n"
+        f"# showed it in the run recorded in this bundle's {bundle.REPORT} (mode {report.get('mode')}, "
+        f"{report.get('date', '')}).\n"
+        "# A status is set only where every check mapped to the requirement passed; the evidence names those\n"
+        "# checks in the report. Fill in the empty metadata, publish the bundle where reviewers can reach it\n"
+        "# (the evidence must be public), and show the requirements left empty with evidence of your own.\n"
+    )
+    return header + yaml.safe_dump(document, sort_keys=False, width=120, allow_unicode=True)
+
+
+def write(report_dir: Path) -> Path | None:
+    """Write the fragment beside the report (so the bundle and its manifest take it in); None without a report."""
+    path = report_dir / bundle.REPORT
+    if not path.is_file():
+        return None
+    report = yaml.safe_load(path.read_text())
+    out = report_dir / fragment_name()
+    out.write_text(render(fragment(report), report), encoding="utf-8")
+    return out
