@@ -104,6 +104,20 @@ class Fault(enum.Enum):
         "the autoscaler keeps every revision at its initial replica count",
     )
     NO_SCALE_DOWN = ("no-scale-down", Component.CONTROLLER, "", "", "the autoscaler never removes a replica")
+    KEDA_IGNORES_TRIGGER = (
+        "keda-ignores-trigger",
+        Component.CONTROLLER,
+        "",
+        "",
+        "KEDA reads the ScaledObject's trigger (its status says Active) but never changes the replicas",
+    )
+    METRICS_ENDPOINT_404 = (
+        "metrics-endpoint-404",
+        Component.CONTROLLER,
+        "",
+        "",
+        "the pods' prometheus.kserve.io/path names a path the model server answers 404",
+    )
     # The API server: admission.
     PRUNE_SPEC = (
         "prune-spec",
@@ -130,6 +144,34 @@ class Fault(enum.Enum):
         "the model endpoint reports not ready while the service is Ready",
     )
     SERVER_ERROR = ("server-error", Component.MODEL_SERVER, "", "", "predict and infer answer HTTP 500")
+    METRICS_UNDERCOUNT = (
+        "metrics-undercount",
+        Component.MODEL_SERVER,
+        "",
+        "",
+        "request_predict_seconds misses every 5th prediction",
+    )
+    METRICS_REQUEST_ID_LABEL = (
+        "metrics-request-id-label",
+        Component.MODEL_SERVER,
+        "",
+        "",
+        "request_predict_seconds carries a request_id label, a new series per request",
+    )
+    METRICS_MISSING_SERIES = (
+        "metrics-missing-series",
+        Component.MODEL_SERVER,
+        "",
+        "",
+        "the documented request_predict_seconds is exported as predict_latency_seconds",
+    )
+    METRICS_COARSE_BUCKETS = (
+        "metrics-coarse-buckets",
+        Component.MODEL_SERVER,
+        "",
+        "",
+        "request_predict_seconds has one bucket bound, 10 s",
+    )
     # The gateway: routing, errors, latency, response bodies.
     INGRESS_404 = (
         "ingress-404",

@@ -61,6 +61,8 @@ PODS = next(r for r in RESOURCES if r.plural == "pods")
 IMAGE = "kserve-conformance/local-modelserver"  # the scikit-learn model server's image
 MODEL_SERVER = "kserve_local.models.modelserver"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
+# Pod annotations that name a container port, and the port KServe's runtimes' containers serve HTTP on.
+PORT_ANNOTATIONS, CONTAINER_HTTP_PORT = ("prometheus.kserve.io/port", "prometheus.io/port"), "8080"
 POD_SUFFIX_ALPHABET = "".join(c for c in string.ascii_lowercase + string.digits if c not in "aeiou013")
 
 
@@ -90,6 +92,7 @@ class Launch:
     command: tuple[str, ...] = ()  # the runtime container's command; empty: the image's entrypoint
     readiness_path: str | None = None  # the runtime's readinessProbe path; None: what the image answers
     notes: tuple[str, ...] = ()  # what the storage initializer did (stand-ins), for the pod's log
+    annotations: tuple[tuple[str, str], ...] = ()  # the pod template's, as KServe's controller and mutator write them
 
     @property
     def generative(self) -> bool:
@@ -174,6 +177,15 @@ async def _stop(process: asyncio.subprocess.Process, grace_s: float) -> None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
+
+
+def renumbered(annotations: dict[str, str], http_port: int) -> dict[str, str]:
+    """Port annotations that name the container's HTTP port (8080, where KServe's runtimes serve
+    their metrics) renumbered to the port this pod's server really listens on, as its
+    ``containerPort`` is; any other value is kept (it points at nothing here, as it would there)."""
+    return {
+        k: str(http_port) if k in PORT_ANNOTATIONS and v == CONTAINER_HTTP_PORT else v for k, v in annotations.items()
+    }
 
 
 def owned_by(name: str) -> Callable[[Obj], bool]:
@@ -428,11 +440,13 @@ class Kubelet:
             {"name": "grpc", "containerPort": replica.grpc_port},
         ]
         existing = self.store.find(PODS, owner.namespace, replica.pod_name)
+        annotations = renumbered(dict(owner.launch.annotations), replica.http_port)
         env = [{"name": k, "value": v} for k, v in owner.launch.env]
         pod = existing or {
             "metadata": {
                 "name": replica.pod_name,
                 "namespace": owner.namespace,
+                **({"annotations": annotations} if annotations else {}),
                 "labels": {
                     ISVC_LABEL: owner.isvc,
                     "component": "predictor",
@@ -464,6 +478,8 @@ class Kubelet:
             pod = await self.store.create(PODS, owner.namespace, pod)
         else:  # a restart: the kubelet keeps the pod, the new container listens on new ports here
             pod["spec"]["containers"][0]["ports"] = ports
+            if annotations:
+                pod["metadata"]["annotations"] = {**pod["metadata"].get("annotations", {}), **annotations}
             pod = await self.store.replace(PODS, owner.namespace, replica.pod_name, pod)
         state: dict[str, Any] = (
             {"terminated": {"exitCode": exit_code, "reason": "Error", "finishedAt": now()}}

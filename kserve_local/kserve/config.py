@@ -66,6 +66,8 @@ class Settings:
     url_scheme: str = "http"
     path_template: str = ""
     knative: DomainConfig = field(default_factory=DomainConfig)
+    # metricsAggregator: the pod mutator's defaults for metric aggregation and Prometheus scraping
+    metrics_aggregator: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(
@@ -84,6 +86,7 @@ class Settings:
             url_scheme=str(ingress.get("urlScheme") or "http"),
             path_template=str(ingress.get("pathTemplate") or ""),
             knative=DomainConfig.of(config_domain, config_network),
+            metrics_aggregator=tuple((k, str(v)) for k, v in _json(isvc_config, "metricsAggregator").items()),
         )
 
     @classmethod

@@ -47,6 +47,7 @@ class Selected:
     command: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # the runtime container's; the predictor's are added after
     readiness_path: str | None = None  # the container's readinessProbe httpGet path, if it has one
+    annotations: tuple[tuple[str, str], ...] = ()  # the runtime's spec.annotations, for its pods
 
 
 def model_spec(isvc: Obj) -> tuple[dict[str, Any], str | None]:
@@ -104,6 +105,7 @@ def select(store: Store, isvc: Obj) -> Selected:
         command=tuple(str(c) for c in container.get("command") or ()),
         env=env,
         readiness_path=probe,
+        annotations=tuple((str(k), _fill(str(v), meta)) for k, v in (spec.get("annotations") or {}).items()),
     )
 
 

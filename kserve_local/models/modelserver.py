@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # kserve's ModelServer parses sys.argv at import time: hand it only its program name.
     sys.argv = sys.argv[:1]
-    model = build_model(args.model_name, args.model_dir, frozenset(named(f) for f in args.fault))
+    faults = frozenset(named(f) for f in args.fault)
+    model = build_model(args.model_name, args.model_dir, faults)
     try:
         model.load()
     except ModelLoadError as err:
@@ -65,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     import kserve
 
+    from kserve_local.models import metrics_faults
+
+    metrics_faults.install(faults)
     print(
         f"model server: serving {args.model_name} on http :{args.http_port}, grpc :{args.grpc_port}",
         file=sys.stderr,

@@ -187,6 +187,29 @@ def test_args_reach_the_model_server(target: tuple[client.ApiClient, str], names
     assert predict(gateway, namespace, "args").status_code == 404, "the model is served under its new name only"
 
 
+def test_pods_carry_the_runtimes_prometheus_annotations(target: tuple[client.ApiClient, str], namespace: str) -> None:
+    """The runtime's prometheus.kserve.io/port|path reach the pod (renumbered to its own port);
+    scraping enabled on the InferenceService adds prometheus.io/scrape|port|path, which serve the
+    model server's metrics."""
+    api, gateway = target
+    body = isvc("scraped", {})
+    body["metadata"]["annotations"] = {"serving.kserve.io/enable-prometheus-scraping": "true"}
+    create(api, namespace, body)
+    create(api, namespace, isvc("unscraped", {}))
+    until("Ready", lambda: ready(api, namespace, "scraped") and ready(api, namespace, "unscraped"))
+    assert predict(gateway, namespace, "scraped").status_code == 200
+    pod = only_pod(api, namespace, "scraped")
+    notes = pod.metadata.annotations
+    http = next(p.container_port for p in pod.spec.containers[0].ports if p.name == "http")
+    assert notes["prometheus.kserve.io/port"] == notes["prometheus.io/port"] == str(http), notes
+    assert notes["prometheus.kserve.io/path"] == notes["prometheus.io/path"] == "/metrics", notes
+    assert notes["prometheus.io/scrape"] == "true", notes
+    scraped = requests.get(f"http://127.0.0.1:{http}/metrics", timeout=10)
+    assert 'request_predict_seconds_count{model_name="scraped"} 1.0' in scraped.text, scraped.text[:2000]
+    plain = only_pod(api, namespace, "unscraped").metadata.annotations
+    assert "prometheus.kserve.io/port" in plain and "prometheus.io/scrape" not in plain, plain
+
+
 def model_server(model_name: str) -> psutil.Process:
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info.get("cmdline") or []
