@@ -6,7 +6,8 @@ against the published JSON Schema; and because anyone can recompute a manifest, 
 cross-checked against the JUnit XML pytest wrote during the run (every check's outcome), its
 counts are recomputed from its own checks by the report's code, and its check list is compared
 with the checks this suite version defines. The mode must be ``certification``, core must
-have succeeded, and the suite version must be a released one. Each problem is one line.
+have succeeded, and the suite version must be a released one. The AI conformance fragment may
+claim a requirement only where its checks passed (``ai_claims``). Each problem is one line.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from kserve_conformance import __version__
-from kserve_conformance.certification import bundle
+from kserve_conformance.certification import ai_claims, bundle
 from kserve_conformance.certification.rules import CERTIFICATION, PACKAGE, REHEARSAL, rules
 from kserve_conformance.checks import verdict
 
@@ -74,6 +75,7 @@ def verify(path: Path) -> list[str]:
         problems.append(f"{bundle.JUNIT}: missing from the bundle")
     problems += count_problems(report)
     problems += coverage_problems(report)
+    problems += ai_claims.problems(files, report, junit_by_check(files.get(bundle.JUNIT)))
     return problems
 
 
@@ -156,6 +158,18 @@ def junit_outcomes(xml: bytes) -> dict[str, tuple[str, str, str]]:
         if previous is None or previous[0] == "passed":
             out[props[NODEID]] = (outcome, props.get(CHECK, ""), props.get(LEVEL, ""))
     return out
+
+
+def junit_by_check(xml: bytes | None) -> dict[str, list[str]]:
+    """Check name → the JUnit outcomes of its test cases (none where the file is missing or not XML)."""
+    try:
+        outcomes = junit_outcomes(xml) if xml is not None else {}
+    except ET.ParseError:
+        return {}  # junit_problems names it
+    by_check: dict[str, list[str]] = {}
+    for outcome, name, _ in outcomes.values():
+        by_check.setdefault(name, []).append(outcome)
+    return by_check
 
 
 def junit_problems(report: dict[str, Any], xml: bytes) -> list[str]:
