@@ -5,7 +5,7 @@ local target's API reached as an existing cluster, since ``--kserve-cluster=loca
 rehearses (see the rehearsal tests at the end); the negative controls change copies of it the
 way a careless or dishonest submitter would, re-computing the manifest where a smart one would,
 so that it is the cross-checks (JUnit against report, counts against checks, checks against the
-suite) that must catch them.
+suite, the AI conformance fragment's claims against both) that must catch them.
 
 Serial (``pytest tests -m serial``), as the rehearsal: the run is the whole suite with its load
 and its streaming checks, which three neighbouring self-test processes on two cores starve (CI
@@ -25,12 +25,13 @@ from typing import Any
 import pytest
 import yaml
 
-from kserve_conformance.certification import bundle, verify
+from kserve_conformance.certification import ai_conformance, bundle, verify
 from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
 from tests.controls.runner import REPO, suite_env
 
 pytestmark = pytest.mark.serial
 
+FRAGMENT = ai_conformance.fragment_name()
 IMPLEMENTATION = {
     "organization": "Example",
     "project": "kserve-local",
@@ -104,6 +105,49 @@ def cases(root: ET.Element, check: str) -> list[ET.Element]:
     ]
 
 
+def edit_fragment(files: dict[str, bytes], change: Callable[[dict[str, Any]], None]) -> None:
+    document = yaml.safe_load(files[FRAGMENT])
+    change(document)
+    files[FRAGMENT] = yaml.safe_dump(document, sort_keys=False).encode()
+
+
+def requirement(document: dict[str, Any], rid: str) -> dict[str, Any]:
+    return next(e for entries in document["spec"].values() for e in entries if e["id"] == rid)
+
+
+def claim_despite_failed_check(
+    files: dict[str, bytes], rid: str = "robust_controller", check: str = "ReadyConditions"
+) -> None:
+    """The run failed ``check`` (report and JUnit agree, counts recomputed); the fragment claims ``rid`` anyway."""
+
+    def fail_cases(root: ET.Element) -> None:
+        for case in cases(root, check):
+            case.append(ET.Element("failure", message="boom"))
+
+    edit_junit(files, fail_cases)
+
+    def fail(report: dict[str, Any]) -> None:
+        for entry in report["checks"]:
+            if entry["name"] == check:
+                entry["outcome"], entry["message"] = "failed", "boom"
+                for item in entry["items"]:
+                    item["outcome"], item["message"] = "failed", "boom"
+        report["profiles"] = verify.recount(report["checks"])
+
+    edit_report(files, fail)
+    edit_fragment(files, lambda d: requirement(d, rid).update(status="Implemented"))
+
+
+def cite_missing_check(files: dict[str, bytes], rid: str = "ai_service_metrics") -> None:
+    """Evidence for a check the run never had, in the format the run writes."""
+    item = f"{bundle.REPORT}#MetricsEverything: passed, 3 of 3 items passed"
+    edit_fragment(files, lambda d: requirement(d, rid)["evidence"].append(item))
+
+
+def drop_fragment(files: dict[str, bytes]) -> None:
+    files.pop(FRAGMENT)
+
+
 def core_check(files: dict[str, bytes]) -> dict[str, Any]:
     report = yaml.safe_load(files[bundle.REPORT])
     return next(c for c in report["checks"] if c["level"] == "core" and c["outcome"] == "passed")
@@ -122,6 +166,32 @@ def test_certification_bundle_is_accepted(certified: Path) -> None:
     assert report["environment"]["suite"] == report["suiteVersion"]
     assert report["environment"]["plugins"]
     assert "core:" in files[bundle.LOG].decode(), "the terminal log ends with the summary"
+    fragment = yaml.safe_load(files[FRAGMENT])
+    assert fragment["metadata"]["platformName"] == IMPLEMENTATION["project"], fragment["metadata"]
+    claimed = {e["id"]: e for entries in fragment["spec"].values() for e in entries if e["status"]}
+    assert all(e["evidence"] for e in claimed.values()), claimed
+    assert not {"gang_scheduling", "accelerator_metrics", "secure_accelerator_access"} & set(claimed), claimed
+
+
+def test_ai_conformance_claim_whose_check_failed_is_rejected(certified: Path, tmp_path: Path) -> None:
+    problems = verify.verify(tampered(tmp_path, certified, claim_despite_failed_check))
+    assert (
+        f"{FRAGMENT}: robust_controller claims Implemented, but its check ReadyConditions is failed in {bundle.REPORT}"
+        in problems
+    ), problems
+
+
+def test_ai_conformance_evidence_naming_a_missing_check_is_rejected(certified: Path, tmp_path: Path) -> None:
+    problems = verify.verify(tampered(tmp_path, certified, cite_missing_check))
+    assert (
+        f"{FRAGMENT}: ai_service_metrics: evidence names check MetricsEverything, which is not in the bundle's "
+        f"{bundle.REPORT}" in problems
+    ), problems
+
+
+def test_ai_conformance_fragment_deleted_is_rejected(certified: Path, tmp_path: Path) -> None:
+    problems = verify.verify(tampered(tmp_path, certified, drop_fragment))
+    assert problems == [f"{FRAGMENT}: missing from the bundle (every certification run writes it)"], problems
 
 
 def test_edited_report_is_rejected(certified: Path, tmp_path: Path) -> None:
