@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kserve_conformance.certification import bundle, verify
+from kserve_conformance.certification import ai_conformance, bundle, verify
 from tests.certification.test_verify import certify
 
 pytestmark = pytest.mark.serial
@@ -34,6 +34,14 @@ def test_a_rehearsal_runs_end_to_end_and_says_it_is_not_a_submission(rehearsed) 
     assert report["mode"] == "rehearsal" and "stands in for KServe" in report["rehearsal"], report["mode"]
     assert report["load"]["rate"] == 200 and "embedded local target" in report["load"]["why"], report["load"]
     assert report["profiles"]["core"]["result"] == "success", report["profiles"]
+
+
+def test_a_rehearsal_claims_no_ai_conformance_requirement(rehearsed) -> None:
+    """Its fragment is there, as a submission's would be, but the stand-in target shows nothing about a platform."""
+    _, path = rehearsed
+    fragment = yaml.safe_load(bundle.read(path)[ai_conformance.fragment_name()])
+    for entry in (e for entries in fragment["spec"].values() for e in entries):
+        assert entry["status"] == "" and "This run was a rehearsal" in entry["notes"], entry
 
 
 def test_the_verifier_tells_a_rehearsal_from_a_submission(rehearsed) -> None:
