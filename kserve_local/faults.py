@@ -104,6 +104,13 @@ class Fault(enum.Enum):
         "the autoscaler keeps every revision at its initial replica count",
     )
     NO_SCALE_DOWN = ("no-scale-down", Component.CONTROLLER, "", "", "the autoscaler never removes a replica")
+    KEDA_IGNORES_TRIGGER = (
+        "keda-ignores-trigger",
+        Component.CONTROLLER,
+        "",
+        "",
+        "KEDA reads the ScaledObject's trigger (its status says Active) but never changes the replicas",
+    )
     METRICS_ENDPOINT_404 = (
         "metrics-endpoint-404",
         Component.CONTROLLER,

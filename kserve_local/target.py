@@ -43,6 +43,7 @@ from kserve_local.faults import Fault, FaultError, Faults
 from kserve_local.ingress.faults import GatewayFaults
 from kserve_local.ingress.gateway import Gateway, Route
 from kserve_local.ingress.h2c import Sniffer
+from kserve_local.keda import CRD as KEDA_CRD
 from kserve_local.knative import domains
 from kserve_local.knative.autoscaler import duration_s
 from kserve_local.kserve.config import DEFAULT_DOMAIN_TEMPLATE, DEFAULT_INGRESS_DOMAIN, Mode
@@ -321,6 +322,7 @@ class LocalTarget:
         objects += yaml.safe_load_all(SEED.read_text())
         if Fault.NO_KSERVE not in self.faults:
             objects.append(crd_object(INFERENCESERVICES, self.schema, self.printer_columns))
+        objects.append(yaml.safe_load(KEDA_CRD.read_text()))  # KEDA is installed (kserve_local/keda)
         for obj in objects:
             resource = BY_KIND[(obj["apiVersion"], obj["kind"])]
             status = obj.get("status")

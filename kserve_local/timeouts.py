@@ -33,3 +33,6 @@ UPSTREAM_S = 300.0
 # it answers: the Hugging Face stand-in about 20 s, vLLM 90-130 s on an idle 2-core machine and up
 # to 7 min under load (measured), so its start-up budget is this, not the sklearn one.
 GENERATIVE_SERVER_STARTUP_S = 600.0
+# KEDA's HPA reads the triggers' values on its sync period (15 s on a cluster); KEDA's own HTTP
+# client gives a Prometheus query 3 s. The local KEDA syncs faster, so a self-test sees it act.
+KEDA_SYNC_S, KEDA_QUERY_S = 1.0, 3.0

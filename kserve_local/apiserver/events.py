@@ -21,8 +21,9 @@ class Recorder:
         self.store = store
         self._count = 0
 
-    async def record(self, isvc: Obj, kind: str, reason: str, message: str) -> None:
-        """An event about ``isvc``: ``kind`` is Normal or Warning."""
+    async def record(self, isvc: Obj, kind: str, reason: str, message: str, component: str = SOURCE) -> None:
+        """An event about ``isvc`` (or another stored object: a ScaledObject): ``kind`` is Normal or
+        Warning; ``component`` the reporting controller (``source.component``)."""
         self._count += 1
         meta = isvc["metadata"]
         with contextlib.suppress(Exception):  # the namespace may be terminating; events are best effort
@@ -32,8 +33,8 @@ class Recorder:
                 {
                     "metadata": {"name": f"{meta['name']}.{self._count:06d}"},
                     "involvedObject": {
-                        "apiVersion": INFERENCESERVICES.api_version,
-                        "kind": "InferenceService",
+                        "apiVersion": isvc.get("apiVersion", INFERENCESERVICES.api_version),
+                        "kind": isvc.get("kind", INFERENCESERVICES.kind),
                         "name": meta["name"],
                         "namespace": meta["namespace"],
                         "uid": meta["uid"],
@@ -44,6 +45,6 @@ class Recorder:
                     "count": 1,
                     "firstTimestamp": now(),
                     "lastTimestamp": now(),
-                    "source": {"component": SOURCE},
+                    "source": {"component": component},
                 },
             )

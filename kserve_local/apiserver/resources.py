@@ -29,6 +29,17 @@ INFERENCESERVICES = Resource(
     status_subresource=True,
     short_names=("isvc",),
 )
+# KEDA's ScaledObject: KServe writes one per predictor with autoscalerClass keda (Standard mode),
+# the KEDA stand-in (kserve_local/keda) reads it and writes its status.
+SCALEDOBJECTS = Resource(
+    "keda.sh",
+    "v1alpha1",
+    "scaledobjects",
+    "ScaledObject",
+    namespaced=True,
+    status_subresource=True,
+    short_names=("so",),
+)
 RESOURCES = (
     NAMESPACES,
     Resource("", "v1", "pods", "Pod", namespaced=True, status_subresource=True, short_names=("po",)),
@@ -57,6 +68,7 @@ RESOURCES = (
     INFERENCESERVICES,
     Resource(SERVING, "v1alpha1", "servingruntimes", "ServingRuntime", namespaced=True),
     Resource(SERVING, "v1alpha1", "clusterservingruntimes", "ClusterServingRuntime", namespaced=False),
+    SCALEDOBJECTS,
 )
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
 

@@ -50,8 +50,8 @@ class Scaler:
         loop = asyncio.get_running_loop()
         knative = KnativeConfig.of(self._configmap("knative-serving", "config-autoscaler"))
         for revision in list(self.routed()):
-            if not revision.ever_ready or revision in self._scaling:
-                continue
+            if not revision.ever_ready or revision in self._scaling or revision.autoscaler is None:
+                continue  # (no autoscaler of its own: KEDA scales it, kserve_local/keda)
             if revision.scaling.metric not in MEASURED_METRICS[type(revision.autoscaler)]:
                 await self._unmeasured(revision)
                 continue

@@ -24,17 +24,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kserve_local.apiserver.events import Recorder
-from kserve_local.apiserver.resources import INFERENCESERVICES
+from kserve_local.apiserver.resources import INFERENCESERVICES, SCALEDOBJECTS
 from kserve_local.apiserver.store import Obj, Store
 from kserve_local.faults import Faults
 from kserve_local.generative import standins
 from kserve_local.images import images
+from kserve_local.keda.operator import Keda
+from kserve_local.keda.operator import Target as KedaTarget
 from kserve_local.knative.activator import Activator
 from kserve_local.knative.autoscaler import Hpa, Kpa, Scaling
 from kserve_local.knative.revision import Revision
 from kserve_local.knative.scaler import Scaler
 from kserve_local.knative.traffic import Target, settle
-from kserve_local.kserve import runtimes
+from kserve_local.kserve import keda, runtimes
 from kserve_local.kserve.config import Mode, Settings
 from kserve_local.kserve.pod_metadata import pod_annotations
 from kserve_local.kserve.runtimes import NoRuntime
@@ -69,6 +71,7 @@ class Controller:
         self.status = StatusWriter(store, faults, self.events)
         self.activator = Activator(store, self.kubelet, faults)
         self.scaler = Scaler(store, self.kubelet, self.events, faults, self.routed_revisions)
+        self.keda = Keda(store, self.events, faults, self.keda_target, hpa_downscale_stabilization_s)
         self.services: dict[tuple[str, str], Service] = {}
         self.attempted: dict[tuple[str, str], int] = {}
         self._failures: dict[tuple[str, str], int] = {}
@@ -80,11 +83,13 @@ class Controller:
 
     async def run(self) -> None:
         autoscaler = asyncio.get_running_loop().create_task(self.scaler.run())
+        keda_operator = asyncio.get_running_loop().create_task(self.keda.run())
         try:
             async for event in self.store.watch(INFERENCESERVICES, since=None):
                 await self._reconcile_safely(event.object)
         finally:
             autoscaler.cancel()
+            keda_operator.cancel()
 
     async def _reconcile_safely(self, isvc: Obj) -> None:
         """A reconcile that raises is an event and a retry with back-off, never a dead loop."""
@@ -191,7 +196,10 @@ class Controller:
         revision = Revision(
             meta["name"], meta["namespace"], service.next_number, revision_template(isvc), launch, scaling
         )
-        revision.autoscaler = Hpa(scaling, self.hpa_downscale_stabilization_s) if standard else Kpa(scaling)
+        with_keda = keda.uses_keda(service.mode, meta.get("annotations"))
+        if not with_keda:
+            revision.autoscaler = Hpa(scaling, self.hpa_downscale_stabilization_s) if standard else Kpa(scaling)
+        await self._scaled_object(isvc, with_keda)  # KEDA scales it; else no ScaledObject may linger
         revision.activator = self.activator.activate
         service.next_number += 1
         superseded = service.latest_created
@@ -269,6 +277,44 @@ class Controller:
             service.revisions.pop(revision.name, None)
         if had:
             await self.events.record(isvc, "Normal", "RevisionRetired", f"revision {revision.name} scaled to zero")
+
+    # --- KEDA ---------------------------------------------------------------------------------
+    async def _scaled_object(self, isvc: Obj, wanted: bool) -> None:
+        """Create or update the ScaledObject KServe writes for a keda predictor, or delete a stale one."""
+        meta = isvc["metadata"]
+        name = keda.scaled_object_name(meta["name"])
+        existing = self.store.find(SCALEDOBJECTS, meta["namespace"], name)
+        if not wanted:
+            if existing is not None:
+                await self.store.delete(SCALEDOBJECTS, meta["namespace"], name)
+            return
+        desired = keda.scaled_object(isvc)
+        if existing is None:
+            await self.store.create(SCALEDOBJECTS, meta["namespace"], desired)
+        elif existing.get("spec") != desired["spec"]:
+            await self.store.replace(SCALEDOBJECTS, meta["namespace"], name, {**existing, "spec": desired["spec"]})
+
+    def keda_target(self, namespace: str, deployment: str) -> KedaTarget | None:
+        """The predictor Deployment a ScaledObject names: its serving revision's replicas."""
+        for service in list(self.services.values()):
+            if service.namespace != namespace or keda.scaled_object_name(service.name) != deployment:
+                continue
+            revision = service.latest_ready
+            isvc = self.store.find(INFERENCESERVICES, namespace, service.name)
+            if revision is None or isvc is None or revision.autoscaler is not None:
+                return None  # not serving yet, or not a keda predictor
+
+            async def scale(replicas: int, isvc: Obj = isvc, revision: Revision = revision) -> None:
+                await self.events.record(
+                    isvc,
+                    "Normal",
+                    "Scaled",
+                    f"revision {revision.name} scaled from {len(revision.replicas)} to {replicas} replicas (KEDA)",
+                )
+                await self.kubelet.scale(isvc, revision, replicas)
+
+            return KedaTarget(len(revision.replicas), scale)
+        return None
 
     # --- endings -----------------------------------------------------------------------------
     async def _finalize(self, isvc: Obj) -> None:
