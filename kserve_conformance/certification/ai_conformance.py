@@ -175,7 +175,8 @@ def render(document: dict[str, Any], report: dict[str, Any]) -> str:
         "# checks in the report. Fill in the empty metadata, publish the bundle where reviewers can reach it\n"
         "# (the evidence must be public), and show the requirements left empty with evidence of your own.\n"
     )
-    return header + yaml.safe_dump(document, sort_keys=False, width=120, allow_unicode=True)
+    # One line per value, as the published checklist has them: easy to paste and to compare.
+    return header + yaml.safe_dump(document, sort_keys=False, width=1_000_000, allow_unicode=True)
 
 
 def write(report_dir: Path) -> Path | None:
