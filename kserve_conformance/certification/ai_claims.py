@@ -28,11 +28,13 @@ def problems(files: dict[str, bytes], report: dict[str, Any], junit: dict[str, l
     try:
         document = yaml.safe_load(files[name])
     except yaml.YAMLError as err:
-        return [f"{name}: not YAML ({err})"]
+        return [f"{name}: not YAML ({' '.join(str(err).split())})"]  # one line, as every problem
     spec = document.get("spec") if isinstance(document, dict) else None
     if not isinstance(spec, dict):
         return [f"{name}: has no spec section (not an {ai_conformance.checklist()['checklist']} checklist)"]
-    given = {e.get("id"): e for entries in spec.values() if isinstance(entries, list) for e in entries}
+    given = {
+        e.get("id"): e for entries in spec.values() if isinstance(entries, list) for e in entries if isinstance(e, dict)
+    }
     checks = {str(c.get("name")): c for c in report.get("checks") or [] if isinstance(c, dict)}
     found = []
     for requirement in ai_conformance.requirements():
@@ -63,7 +65,10 @@ def entry_problems(
         found += claim_problems(requirement, status, report, checks, junit)
     elif status not in NOT_CLAIMS:
         found.append(f"{rid}: status {status!r} is none of {', '.join(repr(s) for s in (*NOT_CLAIMS, *CLAIMS))}")
-    for item in entry.get("evidence") or []:
+    evidence = entry.get("evidence") or []
+    if not isinstance(evidence, list):
+        return [*found, f"{rid}: evidence is not a list"]
+    for item in evidence:
         match = EVIDENCE.match(str(item))
         if match is None:
             found.append(f"{rid}: evidence {str(item)[:80]!r} names no check in {bundle.REPORT}")

@@ -264,6 +264,11 @@ def claim(rid: str, status: str) -> Callable[[dict[str, bytes]], None]:
             "robust_controller: evidence 'see our wiki' names no check in conformance-report.yaml",
         ),
         (lambda f: f.update({FRAGMENT: b"spec: [unclosed"}), "not YAML"),
+        (
+            lambda f: edit_fragment(f, lambda d: requirement(d, "ai_inference").update(evidence="all of it")),
+            "ai_inference: evidence is not a list",
+        ),
+        (lambda f: f.update({FRAGMENT: b"metadata: {}"}), "has no spec section"),
     ],
 )
 def test_an_inflated_or_reworded_fragment_is_rejected(
