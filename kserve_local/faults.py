@@ -118,6 +118,28 @@ class Fault(enum.Enum):
         "",
         "the pods' prometheus.kserve.io/path names a path the model server answers 404",
     )
+    # KServe's controller manager: its webhooks and its pod.
+    WEBHOOK_ADMITS_INVALID = (
+        "webhook-admits-invalid",
+        Component.CONTROLLER,
+        "",
+        "",
+        "KServe's validating webhook admits every InferenceService, however invalid",
+    )
+    WEBHOOK_NO_DEFAULTS = (
+        "webhook-no-defaults",
+        Component.CONTROLLER,
+        "",
+        "",
+        "KServe's defaulting webhook writes nothing (a legacy sklearn predictor stays as sent)",
+    )
+    CONTROLLER_NOT_READY = (
+        "controller-not-ready",
+        Component.CONTROLLER,
+        "",
+        "",
+        "the kserve-controller-manager pod is Running but not Ready (its readiness probe fails)",
+    )
     # The API server: admission.
     PRUNE_SPEC = (
         "prune-spec",

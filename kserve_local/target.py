@@ -46,6 +46,7 @@ from kserve_local.ingress.h2c import Sniffer
 from kserve_local.keda import CRD as KEDA_CRD
 from kserve_local.knative import domains
 from kserve_local.knative.autoscaler import duration_s
+from kserve_local.kserve import install as kserve_install
 from kserve_local.kserve.config import DEFAULT_DOMAIN_TEMPLATE, DEFAULT_INGRESS_DOMAIN, Mode
 from kserve_local.kserve.controller import Controller
 from kserve_local.kserve.runtimes import SEED
@@ -150,6 +151,7 @@ def cluster_config_objects(config: Install, gateway_port: int, exposure: str = "
             "metadata": {"name": "inferenceservice-config", "namespace": "kserve"},
             "data": {
                 "deploy": json.dumps({"defaultDeploymentMode": config.default_mode.value}),
+                "security": json.dumps({"autoMountServiceAccountToken": True}),  # as KServe's install ships it
                 "ingress": json.dumps(ingress, indent=2),
             },
         },
@@ -285,7 +287,9 @@ class LocalTarget:
         self.store.validators[INFERENCESERVICES.key] = isvc_validator(schema)
         if Fault.FORBID_CREATE in self.faults:
             self.store.forbidden_create.add(INFERENCESERVICES.key)
-        if Fault.PRUNE_SPEC in self.faults:
+        if Fault.NO_KSERVE not in self.faults:  # KServe's webhooks; prune-spec prunes after them
+            kserve_install.register(self.store, self.faults, prune_spec if Fault.PRUNE_SPEC in self.faults else None)
+        elif Fault.PRUNE_SPEC in self.faults:
             self.store.mutators[INFERENCESERVICES.key] = prune_spec
         self.schema = schema
         self.printer_columns = load_printer_columns(args.crd)
@@ -322,6 +326,7 @@ class LocalTarget:
         objects += yaml.safe_load_all(SEED.read_text())
         if Fault.NO_KSERVE not in self.faults:
             objects.append(crd_object(INFERENCESERVICES, self.schema, self.printer_columns))
+            objects += kserve_install.objects(self.faults)
         objects.append(yaml.safe_load(KEDA_CRD.read_text()))  # KEDA is installed (kserve_local/keda)
         for obj in objects:
             resource = BY_KIND[(obj["apiVersion"], obj["kind"])]

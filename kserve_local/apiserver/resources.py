@@ -1,7 +1,9 @@
 """The resource types the local target serves, and the admission checks it applies to them.
 
 InferenceServices are checked the way a KServe cluster checks them: the API server validates the
-body against the CRD's ``openAPIV3Schema`` and KServe's webhook requires a DNS-1035 name. The
+body against the CRD's ``openAPIV3Schema`` and requires a DNS-1123 subdomain name, as it does for
+every custom resource; KServe's own rules (a DNS-1035 name, ...) are its admission webhooks'
+(``kserve_local/kserve/webhooks.py``). The
 real CRD is large and versioned with KServe, so it is not shipped: ``--crd FILE`` points the
 target at one (the self-tests use the upstream copy); without it a small structural schema of
 our own (``data/inferenceservice-schema.yaml``) covers what the walk-through relies on.
@@ -68,11 +70,30 @@ RESOURCES = (
     INFERENCESERVICES,
     Resource(SERVING, "v1alpha1", "servingruntimes", "ServingRuntime", namespaced=True),
     Resource(SERVING, "v1alpha1", "clusterservingruntimes", "ClusterServingRuntime", namespaced=False),
+    # What KServe's install adds besides its CRDs: the controller's Deployment, its webhook configurations.
+    Resource(
+        "apps", "v1", "deployments", "Deployment", namespaced=True, status_subresource=True, short_names=("deploy",)
+    ),
+    Resource(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        namespaced=False,
+    ),
+    Resource(
+        "admissionregistration.k8s.io",
+        "v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        namespaced=False,
+    ),
     SCALEDOBJECTS,
 )
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
 
-DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_SUBDOMAIN = rf"{DNS1123_LABEL}(\.{DNS1123_LABEL})*"
 BUILTIN_SCHEMA = Path(__file__).parent / "data" / "inferenceservice-schema.yaml"
 BUILTIN_PRINTER_COLUMNS = Path(__file__).parent / "data" / "inferenceservice-printer-columns.yaml"
 
@@ -109,11 +130,11 @@ def isvc_validator(schema: dict[str, Any]) -> Any:
     def validate(obj: Obj) -> None:
         name = obj.get("metadata", {}).get("name", "")
         problems = []
-        if not DNS1035.match(name) or len(name) > 63:
+        if not re.fullmatch(DNS1123_SUBDOMAIN, name) or len(name) > 253:
             problems.append(
-                f'metadata.name: Invalid value: "{name}": a DNS-1035 label must consist of lower '
-                "case alphanumeric characters or '-', start with an alphabetic character, and end "
-                "with an alphanumeric character"
+                f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower '
+                "case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+                f"character (e.g. 'example.com', regex used for validation is '{DNS1123_SUBDOMAIN}')"
             )
         for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
             path = ".".join(str(p) for p in error.absolute_path) or "<root>"

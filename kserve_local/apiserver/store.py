@@ -57,9 +57,11 @@ class ApiError(Exception):
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
         self.causes: list[Obj] = []  # details.causes: e.g. the fields of an apply conflict
+        self.details: Obj = {}  # details' other fields: name, group, kind (a webhook's denial)
 
     def status(self) -> Obj:
-        details = {"details": {"causes": self.causes}} if self.causes else {}
+        shown = {**self.details, **({"causes": self.causes} if self.causes else {})}
+        details = {"details": shown} if shown else {}
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -104,6 +106,8 @@ class Store:
         self._changed = asyncio.Condition()
         self.validators: dict[str, Callable[[Obj], None]] = {}
         self.mutators: dict[str, Callable[[Obj], None]] = {}  # admission, as a mutating webhook
+        # Validating admission webhooks, called with (new, old) after the schema: raise ApiError to deny.
+        self.webhooks: dict[str, Callable[[Obj, Obj | None], None]] = {}
         self.forbidden_create: set[str] = set()  # resource keys RBAC denies (for negative controls)
 
     # --- reading ---------------------------------------------------------------------------
@@ -191,6 +195,7 @@ class Store:
         if resource.key in self.mutators:
             self.mutators[resource.key](obj)
         self._validate(resource, obj)
+        self._admit(resource, obj, None)
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
         meta.pop("resourceVersion", None)
         meta.pop("deletionTimestamp", None)
@@ -240,7 +245,10 @@ class Store:
                     new["status"] = status
                 else:
                     new.pop("status", None)
+            if resource.key in self.mutators:
+                self.mutators[resource.key](new)
             self._validate(resource, new)
+            self._admit(resource, new, current)
             if _spec(new) != _spec(current):
                 meta["generation"] = current["metadata"].get("generation", 1) + 1
         if new == current:
@@ -319,6 +327,11 @@ class Store:
         validator = self.validators.get(resource.key)
         if validator is not None:
             validator(obj)
+
+    def _admit(self, resource: Resource, obj: Obj, old: Obj | None) -> None:
+        webhook = self.webhooks.get(resource.key)
+        if webhook is not None:
+            webhook(obj, old)
 
     async def _commit(self, resource: Resource, key: tuple[str, str, str], obj: Obj, kind: str) -> Obj:
         self._rv += 1
