@@ -40,5 +40,7 @@ class Feature(enum.StrEnum):
     OPENAI_STREAMING = "OpenAIStreaming"  # stream: true answers as data-only server-sent events ending in [DONE]
     OPENAI_RETRIEVE_MODEL = "OpenAIRetrieveModel"  # GET /v1/models/{model} retrieves one model
     OPENAI_USAGE = "OpenAIUsage"  # a completion answer carries its token usage (optional in the reference)
+    # Metrics
+    METRICS = "Metrics"  # the model server exports Prometheus metrics where its pod's annotations say
     # Performance
     LOAD = "Load"  # open-loop constant-rate load judged against latency, error-rate (and token) thresholds
