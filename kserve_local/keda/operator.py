@@ -70,6 +70,7 @@ class State:
     started: bool = False
     inactive_since: float | None = None
     failures: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # each metric's last error ("" when it was read)
     scaling: bool = False
 
 
@@ -123,9 +124,11 @@ class Keda:
         for metric in metrics:
             if metric.value is None:
                 state.failures[metric.name] = state.failures.get(metric.name, 0) + 1
-                await self.events.record(obj, "Warning", "KEDAScalerFailed", metric.error, COMPONENT)
+                if state.errors.get(metric.name) != metric.error:  # once per distinct error, not every sync
+                    await self.events.record(obj, "Warning", "KEDAScalerFailed", metric.error, COMPONENT)
             else:
                 state.failures[metric.name] = 0
+            state.errors[metric.name] = metric.error
         active = any(m.active for m in metrics)
         await self.write_status(obj, metrics, active, state, target)
         if any(m.value is None for m in metrics):
