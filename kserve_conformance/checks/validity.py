@@ -27,6 +27,7 @@ old kernel) that figure is ``None`` and explains nothing.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import threading
@@ -245,3 +246,55 @@ class Witness:
 def witnessing(server_pid: int | None = None) -> Iterator[Witness]:
     with Witness(server_pid) as witness:
         yield witness
+
+
+SAMPLE_NS = 100_000_000  # how often ServerWait reads the server processes' CPU wait
+
+
+@dataclass
+class ServerWait:
+    """The CPU wait of a server's processes sampled through a measurement, for asking about any interval.
+
+    Where the target shares this machine (the local target), a request can be late because its
+    gateway or model server was runnable but not running: a fact about the machine, not about the
+    target. ``waited_ns(a, b)`` is how long the server's main threads, added up, waited for a CPU
+    between two instants (the samples around them, so a little more than the interval: the excuse
+    it gives is generous by at most two sample periods of wait, never short). Added up because a
+    request passes through each process in turn, so their waits add to its latency.
+    """
+
+    server_pid: int
+    period_ns: int = SAMPLE_NS
+    samples: list[tuple[int, dict[int, int]]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> ServerWait:
+        self._sample()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kserve-server-wait", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._sample()
+
+    def _sample(self) -> None:
+        self.samples.append((time.monotonic_ns(), tree_run_delays_ns(self.server_pid)))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period_ns / 1e9):
+            self._sample()
+
+    def waited_ns(self, start_ns: int, end_ns: int) -> int:
+        """The processes' CPU wait, added up, from the last sample at or before ``start_ns`` to the
+        first at or after ``end_ns`` (the whole record where the interval runs past it)."""
+        if not self.samples:
+            return 0
+        times = [t for t, _ in self.samples]
+        first = self.samples[max(0, bisect.bisect_right(times, start_ns) - 1)][1]
+        last = self.samples[min(len(times) - 1, bisect.bisect_left(times, end_ns))][1]
+        return sum(max(0, delay - first[pid]) for pid, delay in last.items() if pid in first)

@@ -90,6 +90,9 @@ class LoadSpec:
     workers: int = 1
     timeout_s: float = 30.0  # per request, as vegeta's -timeout
     connections: int = 10_000  # concurrent connections per worker (vegeta's -max-connections)
+    # Requests at least this slow (µs) are also kept one by one, (intended send, answer) on the
+    # shared monotonic clock, so that a verdict can ask what the machine did during each of them.
+    slow_us: int | None = None
 
     def planned(self, worker: int) -> int:
         """How many requests this worker sends: its share of ``rate * duration``, interleaved."""
@@ -120,6 +123,8 @@ class Recorder:
     latest_ns: int = 0
     end_ns: int = 0
     per_second: dict[int, list[int]] = field(default_factory=dict)  # second -> [requests, failures, max µs]
+    slow: list[tuple[int, int]] = field(default_factory=list)  # (intended, done) of requests >= spec.slow_us
+    slow_us: int | None = None
 
     def record(
         self,
@@ -134,6 +139,8 @@ class Recorder:
         bytes_out: int,
     ) -> None:
         latency_us = max(LOWEST_US, (done - intended) // 1000)
+        if self.slow_us is not None and latency_us >= self.slow_us:
+            self.slow.append((intended, done))
         self.latency.record_value(min(latency_us, HIGHEST_US))
         self.service.record_value(min(max(LOWEST_US, (done - sent) // 1000), HIGHEST_US))
         self.status[code] += 1
@@ -164,6 +171,7 @@ class Recorder:
             "latest_ns": self.latest_ns,
             "end_ns": self.end_ns,
             "per_second": {str(k): v for k, v in self.per_second.items()},
+            "slow": self.slow,
         }
 
 
@@ -208,7 +216,7 @@ async def attack(
     ``report`` gets a progress line every ``report_every_s`` seconds, so a minute of load is
     not a minute of silence on the terminal.
     """
-    rec = Recorder()
+    rec = Recorder(slow_us=spec.slow_us)
     wall_offset = time.time_ns() - time.monotonic_ns()
     interval_ns = 1e9 * spec.workers / spec.rate
     offset_ns = 1e9 * worker / spec.rate

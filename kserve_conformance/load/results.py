@@ -13,6 +13,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from kserve_conformance.checks.validity import ServerWait
 from kserve_conformance.load.attack import LoadSpec
 from kserve_conformance.load.process import new_histogram
 
@@ -34,6 +35,8 @@ class LoadResult:
     latest_ns: int = 0
     end_ns: int = 0
     per_second: dict[int, list[int]] = field(default_factory=dict)
+    slow: list[tuple[int, int]] = field(default_factory=list)  # (intended, done) ns of requests >= spec.slow_us
+    server_wait: ServerWait | None = None  # the target's processes' CPU wait, where it shares this machine
 
     @classmethod
     def merge(cls, spec: LoadSpec, workers: list[dict[str, Any]]) -> LoadResult:
@@ -55,6 +58,7 @@ class LoadResult:
                 bucket[0] += n
                 bucket[1] += failed
                 bucket[2] = max(bucket[2], worst)
+            result.slow.extend((int(a), int(b)) for a, b in w.get("slow", ()))
         return result
 
     # -- counts ---------------------------------------------------------------------------

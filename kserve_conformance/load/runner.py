@@ -8,6 +8,7 @@ Each worker takes every N-th slot of one global schedule, so together they send 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
+from kserve_conformance.checks.validity import ServerWait
 from kserve_conformance.errors import SetupError
 from kserve_conformance.load.attack import LoadSpec
 from kserve_conformance.load.progress import FIGURES, Progress
@@ -29,24 +31,32 @@ START_DELAY_NS = 200_000_000  # from "all ready" to the first request: every wor
 READY_TIMEOUT_S = DEFAULT.load_worker_ready_s
 
 
-def run_load(spec: LoadSpec, progress: Callable[[str], None] = lambda _: None) -> LoadResult:
+def run_load(
+    spec: LoadSpec, progress: Callable[[str], None] = lambda _: None, server_pid: int | None = None
+) -> LoadResult:
+    """Run the load; where the target is a process tree on this machine (``server_pid``, the local
+    target), its processes' CPU wait is sampled throughout, so the verdict can tell a late answer
+    the machine caused from one the target did (``slo.judge``)."""
     if spec.rate <= 0 or spec.duration_s <= 0 or spec.workers < 1:
         raise SetupError(
             f"invalid load: rate {spec.rate:g}/s, duration {spec.duration_s:g}s, {spec.workers} workers",
             "use --kserve-load-rate > 0, --kserve-load-duration > 0, --kserve-load-workers >= 1",
         )
-    results = run_workers(
-        WORKER_MODULE,
-        "load worker",
-        spec.to_json(),
-        spec.workers,
-        spec.duration_s + spec.timeout_s,
-        f"load: {spec.rate:g} req/s for {spec.duration_s:g}s from {spec.workers} worker(s) → "
-        f"{spec.target.method} {spec.target.url}",
-        progress,
-        partial(Progress, FIGURES["classic"], spec, progress),
-    )
-    return LoadResult.merge(spec, results)
+    with ServerWait(server_pid) if server_pid else contextlib.nullcontext() as waits:
+        results = run_workers(
+            WORKER_MODULE,
+            "load worker",
+            spec.to_json(),
+            spec.workers,
+            spec.duration_s + spec.timeout_s,
+            f"load: {spec.rate:g} req/s for {spec.duration_s:g}s from {spec.workers} worker(s) → "
+            f"{spec.target.method} {spec.target.url}",
+            progress,
+            partial(Progress, FIGURES["classic"], spec, progress),
+        )
+    result = LoadResult.merge(spec, results)
+    result.server_wait = waits
+    return result
 
 
 def run_workers(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from kserve_conformance.checks.validity import ServerWait
 from kserve_conformance.load.attack import RECV_STALL_ENV, LoadSpec, Target
 from kserve_conformance.load.reports import go_duration, vegeta_json, vegeta_text
 from kserve_conformance.load.results import LoadResult
@@ -61,6 +63,60 @@ def test_p99_is_judged_on_the_tail_not_the_mean() -> None:
     result = synthetic([2.0] * 980 + [302.0] * 20, [200] * 1000)
     assert [v.split(" exceeds")[0] for v in judge(result, SLO(p99_ms=100)).violations] == ["latency p99 302.079ms"]
     assert judge(synthetic([2.0] * 995 + [302.0] * 5, [200] * 1000), SLO(p99_ms=100)).passed
+
+
+def starving(result: LoadResult, slow_ms: list[tuple[float, float]], waits_ms: list[tuple[float, float]]) -> None:
+    """Give ``result`` its slow requests, (sent at, latency) in ms, and the target's processes'
+    cumulative CPU wait sampled at (time, wait) in ms, as a run on the local target records them."""
+    ns = 1_000_000
+    result.spec = replace(result.spec, slow_us=100_000)
+    result.slow = [(int(at * ns), int((at + latency) * ns)) for at, latency in slow_ms]
+    result.server_wait = ServerWait(1, samples=[(int(t * ns), {7: int(w * ns)}) for t, w in waits_ms])
+
+
+def test_a_tail_the_targets_cpu_wait_accounts_for_makes_the_run_invalid() -> None:
+    """20 requests over 100 ms, each in flight while the target's processes waited 250 ms for a CPU."""
+    result = synthetic([2.0] * 980 + [302.0] * 20, [200] * 1000)
+    starving(result, [(500.0 + i, 302.0) for i in range(20)], [(0, 0), (400, 0), (900, 250), (2000, 250)])
+    judgement = judge(result, SLO(p99_ms=100))
+    assert not judgement.violations, judgement.violations
+    assert judgement.invalid == [
+        "latency p99 302.079ms exceeds --kserve-slo-p99-ms=100, but only while the target's processes waited "
+        "for a CPU: 20 requests over 100ms, of which 20 had at least as much CPU wait on the target's processes "
+        "during their own flight as they were over (the machine this target shares was busy) and 0 had not; "
+        "the bound allows 10"
+    ]
+
+
+def test_a_tail_beyond_the_targets_cpu_wait_is_the_targets() -> None:
+    """The control: the same tail while the target waited 150 ms, less than the 202 ms each was over."""
+    result = synthetic([2.0] * 980 + [302.0] * 20, [200] * 1000)
+    starving(result, [(500.0 + i, 302.0) for i in range(20)], [(0, 0), (400, 0), (900, 150), (2000, 150)])
+    judgement = judge(result, SLO(p99_ms=100))
+    assert not judgement.invalid
+    assert judgement.violations == [
+        "latency p99 302.079ms exceeds --kserve-slo-p99-ms=100 (20 requests over 100ms, of which 0 had at least "
+        "as much CPU wait on the target's processes during their own flight as they were over (the machine this "
+        "target shares was busy) and 20 had not; the bound allows 10)"
+    ]
+
+
+def test_a_starved_moment_excuses_only_the_requests_in_flight_during_it() -> None:
+    """10 late requests during the wait, 11 more after it: the 11 alone break p99 (allowed: 10)."""
+    result = synthetic([2.0] * 979 + [302.0] * 21, [200] * 1000)
+    late = [(500.0 + i, 302.0) for i in range(10)] + [(1200.0 + i, 302.0) for i in range(11)]
+    starving(result, late, [(0, 0), (400, 0), (900, 250), (1100, 250), (2000, 250)])
+    assert "and 11 had not; the bound allows 10" in judge(result, SLO(p99_ms=100)).violations[0]
+
+
+def test_the_target_processes_cpu_wait_is_sampled_from_proc() -> None:
+    """ServerWait reads real counters: this process's own main thread, around a busy moment."""
+    import os
+
+    with ServerWait(os.getpid(), period_ns=10_000_000) as waits:
+        sum(range(2_000_000))
+    assert len(waits.samples) >= 2 and os.getpid() in waits.samples[-1][1]
+    assert waits.waited_ns(waits.samples[0][0], waits.samples[-1][0]) >= 0
 
 
 def test_a_lagging_generator_makes_the_run_invalid_whatever_the_target_did() -> None:
