@@ -52,6 +52,7 @@ from kserve_local.kserve.controller import Controller
 from kserve_local.kserve.runtimes import SEED
 from kserve_local.kserve.storage import StorageMap
 from kserve_local.models.standins import build_standins
+from kserve_local.monitoring.prometheus import Monitoring, find_binary
 from kserve_local.timeouts import PARENT_GONE_GRACE_S, PARENT_POLL_S
 
 log = logging.getLogger("kserve_local")
@@ -92,6 +93,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="DURATION",
         help="as kube-controller-manager's --horizontal-pod-autoscaler-downscale-stabilization "
         "(5m there by default; short here so that a scale-down is seen in seconds)",
+    )
+    p.add_argument(
+        "--prometheus",
+        metavar="BIN",
+        help="the Prometheus binary to run as the cluster's monitoring (default: prometheus on PATH; "
+        "none: run without monitoring)",
     )
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     args = p.parse_args(argv)
@@ -359,10 +366,13 @@ class LocalTarget:
         gw_port = gw_server.sockets[0].getsockname()[1]
         await self._seed(gw_port)
         controller = loop.create_task(self.controller.run())
+        if Fault.NO_KSERVE not in self.faults:
+            kserve_install.follow(self.store, controller)  # its pod is Ready while it runs
         watchdog = loop.create_task(self._watch_parent(stop))
         api_url = f"http://127.0.0.1:{api_port}"
         (self.state_dir / "kubeconfig").write_text(yaml.safe_dump(kubeconfig(api_url)))
-        info = {"api": api_url, "gateway": f"127.0.0.1:{gw_port}", "pid": os.getpid()}
+        info: dict[str, object] = {"api": api_url, "gateway": f"127.0.0.1:{gw_port}", "pid": os.getpid()}
+        monitoring = await self._start_monitoring(info)
         tmp = self.state_dir / "target.json.tmp"
         tmp.write_text(json.dumps(info))
         tmp.replace(self.state_dir / "target.json")  # atomically: readers never see half a file
@@ -372,11 +382,24 @@ class LocalTarget:
         finally:
             controller.cancel()
             watchdog.cancel()
+            if monitoring is not None:
+                await monitoring.stop()
             await self.controller.shutdown()
             gw_server.close()
             await gw.cleanup()
             await api.cleanup()
             (self.state_dir / "target.json").unlink(missing_ok=True)
+
+    async def _start_monitoring(self, info: dict[str, object]) -> Monitoring | None:
+        """Prometheus, when there is one to run; ``info`` (target.json) says which, or why none."""
+        binary, why_not = find_binary(self.args.prometheus)
+        if binary is None:
+            log.warning("%s: the target runs without monitoring", why_not)
+            info["prometheus"] = {"url": None, "why": why_not}
+            return None
+        monitoring = Monitoring(self.store, self.state_dir, binary)
+        info["prometheus"] = await monitoring.start(self.state_dir / "kubeconfig")
+        return monitoring
 
     async def _watch_parent(self, stop: asyncio.Event) -> None:
         parent = self.args.parent_pid

@@ -36,3 +36,6 @@ GENERATIVE_SERVER_STARTUP_S = 600.0
 # KEDA's HPA reads the triggers' values on its sync period (15 s on a cluster); KEDA's own HTTP
 # client gives a Prometheus query 3 s. The local KEDA syncs faster, so a self-test sees it act.
 KEDA_SYNC_S, KEDA_QUERY_S = 1.0, 3.0
+# Prometheus answers /-/ready (Debian's 2.42 on a 2-core machine: about a second when idle; the bound is
+# for a loaded machine) before its Endpoints are stored.
+PROMETHEUS_STARTUP_S = 60.0

@@ -47,6 +47,7 @@ class LocalOptions:
     ingress_exposure: str = "LoadBalancer"
     faults: Sequence[str] = ()
     generative: bool = False  # a selected service runs a generative runtime: build its venv first
+    prometheus: str | None = None  # the Prometheus binary; None: prometheus on PATH; "none": no monitoring
 
     def argv(self) -> list[str]:
         args = ["--deployment-mode", self.deployment_mode, "--ingress-exposure", self.ingress_exposure]
@@ -55,6 +56,7 @@ class LocalOptions:
             ("--path-template", self.path_template),
             ("--ingress-domain", self.ingress_domain),
             ("--crd", self.crd),
+            ("--prometheus", self.prometheus),
         ):
             if value:
                 args += [flag, str(value)]

@@ -48,6 +48,7 @@ RESOURCES = (
     Resource("", "v1", "events", "Event", namespaced=True, short_names=("ev",)),
     Resource("", "v1", "configmaps", "ConfigMap", namespaced=True, short_names=("cm",)),
     Resource("", "v1", "services", "Service", namespaced=True, status_subresource=True, short_names=("svc",)),
+    Resource("", "v1", "endpoints", "Endpoints", namespaced=True, short_names=("ep",)),
     Resource("", "v1", "nodes", "Node", namespaced=False, status_subresource=True, short_names=("no",)),
     Resource(
         "gateway.networking.k8s.io",

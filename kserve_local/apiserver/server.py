@@ -20,7 +20,7 @@ import jsonpatch
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from kserve_local.apiserver import apply, extra_apis, fieldvalidation, openapi, portforward, protobuf, table
+from kserve_local.apiserver import apply, extra_apis, fieldvalidation, openapi, portforward, protobuf, proxy, table
 from kserve_local.apiserver.merge import JSON_MERGE_PATCH, ListTypes, Rules, merge
 from kserve_local.apiserver.store import NAMESPACES, ApiError, Obj, Resource, Store, not_found
 
@@ -250,6 +250,10 @@ class ApiServer:
         if sub == "portforward" and resource.plural == "pods":
             pod = self.store.get(resource, namespace, name)
             return await portforward.serve(request, pod.get("status", {}).get("podIP") or "127.0.0.1")
+        if sub == "proxy" and resource.plural == "services":
+            endpoints = next(r for r in self.store.resources if r.plural == "endpoints")
+            base = proxy.locate(self.store, resource, endpoints, namespace, name)
+            return await proxy.serve(request, base, "/".join(parts[3:]))
         if sub not in (None, "status") or (sub == "status" and not resource.status_subresource):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return await self._item(request, resource, namespace, name, sub)
