@@ -118,7 +118,14 @@ def unready(pod: Obj) -> str | None:
     for container in status.get("containerStatuses") or []:
         state = container.get("state") or {}
         waiting = (state.get("waiting") or {}).get("reason")
-        what = f"waiting: {waiting}" if waiting else ("ready" if container.get("ready") else "not ready")
+        terminated = (state.get("terminated") or {}).get("reason")
+        what = (
+            f"waiting: {waiting}"
+            if waiting
+            else f"terminated: {terminated}"
+            if terminated
+            else ("ready" if container.get("ready") else "not ready")
+        )
         parts.append(f"container {container.get('name')} {what}, {container.get('restartCount', 0)} restarts")
     return ", ".join(parts)
 

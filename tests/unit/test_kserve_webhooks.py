@@ -8,6 +8,7 @@ framing of a webhook's refusal (``ToStatusErr``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from typing import Any
 
@@ -155,3 +156,29 @@ def test_controller_not_ready_fault_leaves_the_pod_running_unready() -> None:
     assert {c["type"]: c["status"] for c in pods[0]["status"]["conditions"]}["Ready"] == "False"
     healthy = [o for o in install.objects({}) if o["kind"] == "Pod"]
     assert {c["type"]: c["status"] for c in healthy[0]["status"]["conditions"]}["Ready"] == "True"
+
+
+def test_the_controller_pod_stops_being_ready_when_the_controller_dies() -> None:
+    async def run() -> Obj:
+        store = Store(RESOURCES)
+        await store.create(BY_KIND[("v1", "Namespace")], "", {"metadata": {"name": "kserve"}})
+        for obj in install.objects({}):
+            if obj["kind"] == "Pod":
+                created = await store.create(install.PODS, "kserve", obj)
+                created["status"] = obj["status"]
+                await store.replace(install.PODS, "kserve", obj["metadata"]["name"], created, "status")
+
+        async def crash() -> None:
+            raise RuntimeError("watch ended")
+
+        task = asyncio.get_running_loop().create_task(crash())
+        install.follow(store, task)
+        with contextlib.suppress(RuntimeError):
+            await task
+        for _ in range(100):  # the callback's write is a task of its own
+            await asyncio.sleep(0)
+        return store.get(install.PODS, "kserve", "kserve-controller-manager-local")
+
+    pod = asyncio.run(run())
+    assert {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"] == "False"
+    assert "watch ended" in pod["status"]["containerStatuses"][0]["state"]["terminated"]["message"]
