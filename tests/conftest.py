@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # 3.7 GB, about 4-6 min to build once per machine, cached). Skip with -m "not generative".
     config.addinivalue_line("markers", "generative: needs the generative runtimes' venv (built once, cached)")
     config.addinivalue_line("markers", "vllm: starts vLLM's own server (1.5-7 min to start on 2 cores)")
+    # The local target's monitoring is Debian's prometheus package (.ci/run installs it); without the
+    # binary these are skipped, saying so, and the monitoring checks are not applicable.
+    config.addinivalue_line("markers", "prometheus: needs a prometheus binary on PATH (apt-get install prometheus)")
     # The slowest self-tests at the end of each pass (as --durations=25 would), so that CI's log
     # shows where its time went without a command line of its own; an explicit --durations wins.
     if config.option.durations is None:
         config.option.durations = 25
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("prometheus") and shutil.which("prometheus") is None:
+        pytest.skip("no prometheus binary on PATH: apt-get install prometheus (Debian's package) to run this")
