@@ -43,7 +43,10 @@ pytestmark = [pytest.mark.llm_load, pytest.mark.services(protocol="openai")]
     features=(Feature.LOAD, Feature.OPENAI_STREAMING),
 )
 def test_llm_load_meets_slo(
-    request: pytest.FixtureRequest, kserve_service: ServedModel, kserve_openai: OpenAIPlane
+    request: pytest.FixtureRequest,
+    kserve_service: ServedModel,
+    kserve_openai: OpenAIPlane,
+    kserve_server_pid: int | None,
 ) -> None:
     config = request.config
     say = progress(config)
@@ -52,7 +55,7 @@ def test_llm_load_meets_slo(
     request.node.user_properties.append(("kserve-conformance.llm-load-rate", f"{spec.rate:g}"))
     if not suite_config.of(config).llm.sweep:
         with allure.step(f"Stream POST {spec.url} at {spec.rate:g}/s ({spec.arrival}) for {spec.duration_s:g}s"):
-            result = run_llm_load(spec, say)
+            result = run_llm_load(spec, say, server_pid=kserve_server_pid)
         judgement = judge(result, slo)
         files = write_all(result, slo, judgement, out_dir, f"{kserve_service.entry.id}: {spec.rate:g} streams/s")
         attach_llm_load(files, "llm-load")
@@ -67,7 +70,7 @@ def test_llm_load_meets_slo(
     def step(at: LLMLoadSpec, rate: float) -> LLMResult:
         where = out_dir / f"rate-{rate:g}"
         with allure.step(f"Stream POST {at.url} at {rate:g}/s for {at.duration_s:g}s"):
-            result = run_llm_load(at, say)
+            result = run_llm_load(at, say, server_pid=kserve_server_pid)
         files = write_all(result, slo, judge(result, slo), where, f"{kserve_service.entry.id}: {rate:g} streams/s")
         attach_llm_load(files, f"{rate:g}/s")
         return result

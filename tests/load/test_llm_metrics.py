@@ -7,6 +7,7 @@ here with the number it got.
 
 from __future__ import annotations
 
+from kserve_conformance.checks.validity import ServerWait
 from kserve_conformance.load.llm.metrics import Chunk, Timeline, content_of, figures
 from kserve_conformance.load.llm.results import LLMResult
 from kserve_conformance.load.llm.slo import LLMSLO, judge
@@ -110,4 +111,41 @@ def test_goodput_counts_each_broken_slo_exactly() -> None:
     assert judgement.violations == [
         "goodput 97/100 = 0.9700 below --kserve-slo-goodput=0.99: 1 failed; 1 over --kserve-slo-ttft-ms=250 "
         "(worst 600.000ms); 1 over --kserve-slo-tpot-ms=50 (worst 90.000ms)"
+    ]
+
+
+def starved_result(wait_ms: float) -> LLMResult:
+    """100 streams, two over the TTFT bound by 350 ms, sent at 1 s; the target's processes waited
+    ``wait_ms`` for a CPU between the samples around them (the local target's ``ServerWait``)."""
+    result = LLMResult(LLMLoadSpec("http://t", "m", rate=100, duration_s=1))
+    ms = 1_000_000
+    result.records = [
+        {**record(i, 20.0, 10.0), "intended_ns": 0, "e2e_ms": 300.0, "output_tokens": 29} for i in range(98)
+    ]
+    result.records += [
+        {**record(98 + i, 600.0, 10.0), "intended_ns": 1000 * ms, "e2e_ms": 880.0, "output_tokens": 29}
+        for i in range(2)
+    ]
+    result.outcomes.update({"ok": 100})
+    samples = [(0, {7: 0}), (900 * ms, {7: 0}), (2000 * ms, {7: int(wait_ms * ms)})]
+    result.server_wait = ServerWait(1, samples=samples)
+    return result
+
+
+def test_goodput_short_only_through_streams_the_target_was_starved_during_is_invalid() -> None:
+    judgement = judge(starved_result(wait_ms=400), LLMSLO(ttft_ms=250, tpot_ms=50))
+    assert judgement.violations == []
+    assert judgement.invalid == [
+        "goodput 98/100 = 0.9800 below --kserve-slo-goodput=1, but only through 2 streams that were over their "
+        "TTFT/TPOT bounds by no more than the target's processes waited for a CPU while they were in flight "
+        "(the machine this target shares was busy)"
+    ]
+
+
+def test_streams_later_than_the_targets_cpu_wait_fail_goodput() -> None:
+    """The control: the target waited 300 ms, the streams were 350 ms over."""
+    judgement = judge(starved_result(wait_ms=300), LLMSLO(ttft_ms=250, tpot_ms=50))
+    assert judgement.invalid == []
+    assert judgement.violations == [
+        "goodput 98/100 = 0.9800 below --kserve-slo-goodput=1: 2 over --kserve-slo-ttft-ms=250 (worst 600.000ms)"
     ]

@@ -10,6 +10,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from kserve_conformance.checks.validity import ServerWait
 from kserve_conformance.load.llm.spec import LLMLoadSpec
 from kserve_conformance.load.llm.worker import HISTOGRAMS
 from kserve_conformance.load.process import new_histogram
@@ -30,6 +31,7 @@ class LLMResult:
     first_send_ns: int = 0
     last_end_ns: int = 0
     records: list[dict[str, Any]] = field(default_factory=list)
+    server_wait: ServerWait | None = None  # the target's processes' CPU wait, where it shares this machine
 
     @classmethod
     def merge(cls, spec: LLMLoadSpec, workers: list[dict[str, Any]], records_dir: Path | None = None) -> LLMResult:

@@ -265,6 +265,7 @@ async def run(
                 doc = {
                     "i": i,
                     "intended_ms": (intended - start_ns) / 1e6,
+                    "intended_ns": intended,  # the shared monotonic clock: what the target went through then
                     "sent_ms": (t.sent_ns - start_ns) / 1e6,
                     "end_ms": (t.end_ns - start_ns) / 1e6,
                     "status": t.status,
