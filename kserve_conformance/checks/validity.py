@@ -248,7 +248,8 @@ def witnessing(server_pid: int | None = None) -> Iterator[Witness]:
         yield witness
 
 
-SAMPLE_NS = 100_000_000  # how often ServerWait reads the server processes' CPU wait
+SAMPLE_NS = 20_000_000  # how often ServerWait reads the server processes' CPU wait
+RESCAN_NS = 1_000_000_000  # how often it looks for processes that joined the tree (a replica started)
 
 
 @dataclass
@@ -259,7 +260,7 @@ class ServerWait:
     gateway or model server was runnable but not running: a fact about the machine, not about the
     target. ``waited_ns(a, b)`` is how long the server's main threads, added up, waited for a CPU
     between two instants (the samples around them, so a little more than the interval: the excuse
-    it gives is generous by at most two sample periods of wait, never short). Added up because a
+    it gives is generous by at most two sample periods (20 ms each) of wait, never short). Added up because a
     request passes through each process in turn, so their waits add to its latency.
     """
 
@@ -286,8 +287,18 @@ class ServerWait:
         self.samples.append((time.monotonic_ns(), tree_run_delays_ns(self.server_pid)))
 
     def _run(self) -> None:
+        """Every period, the known processes' counters: a few small reads, where finding the tree
+        means reading every process's ``stat``, which is done once a second."""
+        scanned = time.monotonic_ns()
         while not self._stop.wait(self.period_ns / 1e9):
-            self._sample()
+            now = time.monotonic_ns()
+            if now - scanned >= RESCAN_NS:
+                self._sample()
+                scanned = now
+                continue
+            pids = self.samples[-1][1]
+            delays = {pid: d for pid in pids if (d := _read_int_field(f"/proc/{pid}/schedstat", 1)) is not None}
+            self.samples.append((now, delays))
 
     def waited_ns(self, start_ns: int, end_ns: int) -> int:
         """The processes' CPU wait, added up, from the last sample at or before ``start_ns`` to the
