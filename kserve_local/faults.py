@@ -118,6 +118,13 @@ class Fault(enum.Enum):
         "",
         "the pods' prometheus.kserve.io/path names a path the model server answers 404",
     )
+    NO_PROMETHEUS_ANNOTATIONS = (
+        "no-prometheus-annotations",
+        Component.CONTROLLER,
+        "",
+        "",
+        "the pod mutator ignores enable-prometheus-scraping: no prometheus.io/scrape|port|path on the pods",
+    )
     # KServe's controller manager: its webhooks and its pod.
     WEBHOOK_ADMITS_INVALID = (
         "webhook-admits-invalid",
@@ -185,7 +192,14 @@ class Fault(enum.Enum):
         Component.MODEL_SERVER,
         "",
         "",
-        "the documented request_predict_seconds is exported as predict_latency_seconds",
+        "the documented request_preprocess_seconds is not exported",
+    )
+    METRICS_TOKEN_UNDERCOUNT = (
+        "metrics-token-undercount",
+        Component.MODEL_SERVER,
+        "",
+        "",
+        "vLLM's vllm:generation_tokens_total misses a token per engine step",
     )
     METRICS_COARSE_BUCKETS = (
         "metrics-coarse-buckets",

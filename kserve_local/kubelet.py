@@ -60,6 +60,7 @@ from kserve_local.timeouts import (
 PODS = next(r for r in RESOURCES if r.plural == "pods")
 IMAGE = "kserve-conformance/local-modelserver"  # the scikit-learn model server's image
 MODEL_SERVER = "kserve_local.models.modelserver"
+VLLM_SERVER, VLLM_METRICS_FAULT = "vllm.entrypoints.openai.api_server", "kserve_local.generative.vllm_metrics_fault"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 # Pod annotations that name a container port, and the port KServe's runtimes' containers serve HTTP on.
 PORT_ANNOTATIONS, CONTAINER_HTTP_PORT = ("prometheus.kserve.io/port", "prometheus.io/port"), "8080"
@@ -333,6 +334,8 @@ class Kubelet:
         command = list(launch.command or image.entrypoint)
         if command and command[0] in ("python", "python3"):
             command[0] = str(python)
+        if Fault.METRICS_TOKEN_UNDERCOUNT in self.faults and command[1:3] == ["-m", VLLM_SERVER]:
+            command[2:2] = [VLLM_METRICS_FAULT]  # the same server, its token counter broken
         args = list(launch.args)
         if launch.model_dir is not None:
             args = [a.replace(MOUNT, str(launch.model_dir)) for a in args]

@@ -1,8 +1,8 @@
 """The model server's metric defects, for the metrics checks' negative controls.
 
-KServe's ``Model.__call__`` times each prediction with the module-level histogram
-``kserve.model.PREDICT_HIST_TIME`` (``request_predict_seconds``, label ``model_name``), looked up
-at call time; each fault replaces that one histogram (in the module and in prometheus_client's
+KServe's ``Model.__call__`` times each step with module-level histograms
+(``kserve.model.PREDICT_HIST_TIME`` is ``request_predict_seconds``, label ``model_name``), looked
+up at call time; each fault replaces one histogram (in the module and in prometheus_client's
 registry), so everything else the server exports stays KServe's own.
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 from kserve_local.faults import Fault
 
 NAME = "request_predict_seconds"
-RENAMED = "predict_latency_seconds"  # metrics-missing-series: the same histogram under another name
+MISSING = "request_preprocess_seconds"  # metrics-missing-series: this documented histogram is not exported
+PRE_DOC = "pre-process request latency"
 UNDERCOUNT_EVERY = 5  # metrics-undercount: every 5th prediction is not observed
 COARSE_BUCKETS = (10.0, float("inf"))  # metrics-coarse-buckets: nothing below 10 s can be resolved
 DOC = "predict request latency"
@@ -56,26 +57,24 @@ class _PerRequest:
 
 
 def install(faults: frozenset[Fault]) -> None:
-    """Replace KServe's predict histogram as the faults say; nothing happens without one."""
-    wanted = {
-        Fault.METRICS_UNDERCOUNT,
-        Fault.METRICS_REQUEST_ID_LABEL,
-        Fault.METRICS_MISSING_SERIES,
-        Fault.METRICS_COARSE_BUCKETS,
-    }
-    if not faults & wanted:
-        return
+    """Replace KServe's histograms as the faults say; nothing happens without one. The predict
+    faults combine (one histogram that undercounts, keys by request and has one bucket), so one
+    control run covers them; the missing series is another histogram, the preprocess one."""
     import kserve.model
     from prometheus_client import REGISTRY, Histogram
 
-    REGISTRY.unregister(kserve.model.PREDICT_HIST_TIME)
-    replacement: Any
     if Fault.METRICS_MISSING_SERIES in faults:
-        replacement = Histogram(RENAMED, DOC, ["model_name"])
-    elif Fault.METRICS_REQUEST_ID_LABEL in faults:
-        replacement = _PerRequest(Histogram(NAME, DOC, ["model_name", "request_id"]))
-    elif Fault.METRICS_COARSE_BUCKETS in faults:
-        replacement = Histogram(NAME, DOC, ["model_name"], buckets=COARSE_BUCKETS)
-    else:
-        replacement = _Undercounting(Histogram(NAME, DOC, ["model_name"]))
+        REGISTRY.unregister(kserve.model.PRE_HIST_TIME)
+        kserve.model.PRE_HIST_TIME = Histogram(MISSING, PRE_DOC, ["model_name"], registry=None)
+    predict = {Fault.METRICS_UNDERCOUNT, Fault.METRICS_REQUEST_ID_LABEL, Fault.METRICS_COARSE_BUCKETS} & faults
+    if not predict:
+        return
+    REGISTRY.unregister(kserve.model.PREDICT_HIST_TIME)
+    labels = ["model_name", "request_id"] if Fault.METRICS_REQUEST_ID_LABEL in faults else ["model_name"]
+    buckets = COARSE_BUCKETS if Fault.METRICS_COARSE_BUCKETS in faults else Histogram.DEFAULT_BUCKETS
+    replacement: Any = Histogram(NAME, DOC, labels, buckets=buckets)
+    if Fault.METRICS_REQUEST_ID_LABEL in faults:
+        replacement = _PerRequest(replacement)
+    if Fault.METRICS_UNDERCOUNT in faults:
+        replacement = _Undercounting(replacement)
     kserve.model.PREDICT_HIST_TIME = replacement

@@ -27,6 +27,7 @@ STANDALONE = {
     "ObservedGeneration": test_negative_controls.test_stale_generation_is_named_in_the_timeout,
     "LoadSLO": test_load_controls.test_one_502_in_a_thousand_fails_on_error_rate_with_the_count,
     "LLMLoadSLO": test_llm_load_controls.test_one_percent_of_streams_stalling_fails_goodput_on_ttft,
+    "MetricsTokenCounts": test_negative_controls.test_vllm_token_undercount_fails_metrics_token_counts,
 }
 # Checks that cannot be shown to fail, each with the reason. Empty, and it should stay so.
 EXEMPT: dict[str, str] = {}
