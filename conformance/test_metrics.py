@@ -47,13 +47,6 @@ def kserve_metrics_openai(request: pytest.FixtureRequest, kserve_service: Served
     return plane
 
 
-def _documented(metrics: steps.ModelMetrics) -> steps.Documented:
-    documented = steps.documented(metrics.service)
-    if documented is None:
-        not_applicable(f"no documented metrics for the runtime serving {metrics.service.name} (metrics-series.yaml)")
-    return documented
-
-
 @conformance(
     "MetricsEndpoint",
     "Every model pod says where its model server's metrics are (prometheus.kserve.io/port|path), and a GET there "
@@ -90,7 +83,7 @@ def test_metrics_endpoint(kserve_model_metrics: steps.ModelMetrics) -> None:
     features=(Feature.METRICS,),
 )
 def test_metrics_series(kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None) -> None:
-    documented = _documented(kserve_model_metrics)
+    documented = steps.runtime_documents(kserve_model_metrics)
     if not documented.series:
         not_applicable(f"{documented.runtime}: {documented.source}")
     service = kserve_model_metrics.service
@@ -119,7 +112,7 @@ def test_metrics_series(kserve_model_metrics: steps.ModelMetrics, kserve_metrics
     features=(Feature.METRICS,),
 )
 def test_metrics_counts(kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None) -> None:
-    documented = _documented(kserve_model_metrics)
+    documented = steps.runtime_documents(kserve_model_metrics)
     if documented.requests is None:
         not_applicable(f"{documented.runtime} documents no request counter ({documented.source})")
     counter, service = documented.requests, kserve_model_metrics.service
@@ -159,7 +152,7 @@ def test_metrics_counts(kserve_model_metrics: steps.ModelMetrics, kserve_metrics
 def test_metrics_token_counts(
     kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None
 ) -> None:
-    documented = _documented(kserve_model_metrics)
+    documented = steps.runtime_documents(kserve_model_metrics)
     if not (documented.prompt_tokens and documented.generation_tokens and documented.ttft):
         not_applicable(f"{documented.runtime} documents no token counters ({documented.source})")
     assert kserve_metrics_openai is not None
@@ -232,7 +225,7 @@ def test_metrics_cardinality(
 def test_metrics_buckets(
     request: pytest.FixtureRequest, kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None
 ) -> None:
-    documented = _documented(kserve_model_metrics)
+    documented = steps.runtime_documents(kserve_model_metrics)
     suite = suite_config.of(request.config)
     if kserve_metrics_openai is not None:
         wanted = [("TTFT", documented.ttft, suite.llm.slo_ttft_ms), ("TPOT", documented.tpot, suite.llm.slo_tpot_ms)]
