@@ -38,6 +38,11 @@ class Timeouts:
     endpoint_probe_s: float = 5.0  # --kserve-endpoint reachable at all (TCP connect), before any check runs
     port_forward_s: float = 30.0  # kubectl port-forward → local port accepts connections
     grpc_probe_s: float = 2.0  # predictor pod's gRPC port reachable from here
+    prometheus_probe_s: float = 10.0  # one Prometheus HTTP API call (a candidate Service, a query)
+    # Prometheus has scraped what the suite sent: a sample after the requests, at a cluster's scrape
+    # interval (15-60 s; 2 s on the local target), twice over (a quiet baseline, then the growth), with
+    # the discovery's own refresh before the first.
+    monitoring_s: float = 240.0
     # -- the suite's own processes ----------------------------------------------------------
     local_startup_s: float = 60.0  # the embedded local target writes its kubeconfig
     local_stop_grace_s: float = 15.0  # SIGTERM → local target exited, before SIGKILL

@@ -41,6 +41,8 @@ class Feature(enum.StrEnum):
     OPENAI_STREAMING = "OpenAIStreaming"  # stream: true answers as data-only server-sent events ending in [DONE]
     OPENAI_RETRIEVE_MODEL = "OpenAIRetrieveModel"  # GET /v1/models/{model} retrieves one model
     OPENAI_USAGE = "OpenAIUsage"  # a completion answer carries its token usage (optional in the reference)
+    # Monitoring
+    MONITORING = "Monitoring"  # a monitoring system (Prometheus) discovers the model pods and collects their metrics
     # Metrics
     METRICS = "Metrics"  # the model server exports Prometheus metrics where its pod's annotations say
     # Performance

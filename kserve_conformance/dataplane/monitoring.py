@@ -94,11 +94,16 @@ def wait_for_scrapes(
         for pod, series in up.items():
             start.setdefault(pod, max(scrape_times(series)))
         found: dict[str, float] = {}
+        failing = []
         for pod, series in up.items():
             later = [t for t in scrape_times(series) if t > start[pod]]
-            ok = [t for t in later if value_at(series, t) == 1.0]
-            if len(later) >= 2 and later[1] in ok:
-                found[pod] = later[1]
+            if len(later) >= 2:
+                if all(v == 1.0 for one in series for t, v in one.samples if t == later[1]):
+                    found[pod] = later[1]
+                else:
+                    failing.append(pod)
+        if failing:  # a scrape that failed after the check began is an answer, not a delay
+            return f"Prometheus' scrapes of pod(s) {', '.join(sorted(failing))} fail (up is 0)"
         if found.keys() >= pods.names:
             return found
         unseen = sorted(pods.names - up.keys())
@@ -109,11 +114,9 @@ def wait_for_scrapes(
                 "of them: nothing scrapes them"
             )
         if clock() > deadline:
-            missing = sorted(pods.names - found.keys())
-            unseen = [p for p in missing if p not in up]
             if unseen:
                 return f"Prometheus has no scrape target (no up series) for pod(s) {', '.join(unseen)}"
-            return f"Prometheus' scrapes of pod(s) {', '.join(missing)} fail (up is 0)"
+            return f"Prometheus scraped pod(s) {', '.join(sorted(pods.names - found.keys()))} fewer than twice"
         time.sleep(poll_s)
 
 

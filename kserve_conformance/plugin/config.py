@@ -9,6 +9,7 @@ one ends the run at once with one line per problem and exit code 4 (pytest's usa
 from __future__ import annotations
 
 import math
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class SuiteConfig:
     grpc_endpoint: str | None = None
     certification: bool = False
     cold_start_ceiling_s: float = 300.0  # the ColdStart check's bound on one request after scale to zero
+    prometheus_url: str | None = None  # None: discover the cluster's Prometheus (cluster/monitoring.py)
     implementation: dict[str, str] = field(default_factory=dict)
 
     def service_entries(self) -> list[catalog.ServiceEntry]:
@@ -194,6 +196,7 @@ def build(config: pytest.Config) -> SuiteConfig:
         grpc_endpoint=config.getoption("kserve_grpc_endpoint"),
         certification=config.getoption("kserve_certification"),
         cold_start_ceiling_s=errors.number("kserve-cold-start-ceiling"),
+        prometheus_url=_prometheus_url(config.getoption("kserve_prometheus_url"), errors.problems),
         implementation={f: config.getoption(f"kserve_implementation_{f}") for f in IMPLEMENTATION_FIELDS},
     )
     if errors.problems:
@@ -209,6 +212,16 @@ def _openai_prefix(value: str | None, problems: list[str]) -> str | None:
     if prefix and not prefix.startswith("/"):
         problems.append(f"--kserve-openai-prefix={value}: must start with / (or be empty for the root)")
     return prefix
+
+
+def _prometheus_url(value: str | None, problems: list[str]) -> str | None:
+    """An http(s) URL with a host: Prometheus' HTTP API is below it (``/api/v1/query``); a trailing slash is dropped."""
+    if value is None:
+        return None
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        problems.append(f"--kserve-prometheus-url={value}: must be an http:// or https:// URL, e.g. http://HOST:9090")
+    return value.rstrip("/")
 
 
 def _llm_options(config: pytest.Config, errors: OptionErrors) -> LLMLoadOptions:

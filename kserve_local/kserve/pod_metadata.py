@@ -53,7 +53,8 @@ def pod_annotations(
         merged[KSERVE_PATH] = WRONG_PATH
     merged.setdefault(ENABLE_AGGREGATION, str(aggregator.get("enableMetricAggregation", "")))
     scraping = merged.setdefault(ENABLE_SCRAPING, str(aggregator.get("enablePrometheusScraping", "")))
-    if scraping == "true":
+    # The no-prometheus-annotations fault: a KServe whose mutator ignores the setting.
+    if scraping == "true" and Fault.NO_PROMETHEUS_ANNOTATIONS not in faults:
         merged[SCRAPE] = "true"
         merged[PORT] = merged.get(KSERVE_PORT, DEFAULT_CONTAINER_PORT)
         merged[PATH] = merged.get(KSERVE_PATH, DEFAULT_PATH)

@@ -53,6 +53,9 @@ STATUS += "+webhook-admits-invalid+webhook-no-defaults+controller-not-ready"
 # checks read (the predict histogram undercounts, keys by request and has one bucket; the preprocess
 # histogram is gone), and the predictions the metrics checks send are counted, not judged.
 MODEL = "wrong-prediction+metrics-undercount+metrics-request-id-label+metrics-coarse-buckets+metrics-missing-series"
+# Pods without the prometheus.io scrape annotations ride along: Prometheus drops them before it would
+# count anything, and the metrics checks read the pods' prometheus.kserve.io annotations instead.
+MODEL += "+no-prometheus-annotations"
 # The pods' metrics path, wrong, is the controller's: it rides with the status faults, which no metrics check reads.
 STATUS += "+metrics-endpoint-404"
 CONTROLS = [
@@ -64,6 +67,7 @@ CONTROLS = [
     (MODEL, "MetricsBuckets", "cannot resolve the p99 latency threshold 100 ms"),
     (MODEL, "MetricsSeries", "series missing for model_name='sklearn-iris': request_preprocess_seconds_count"),
     (STATUS, "MetricsEndpoint", "answered 404"),
+    (MODEL, "MonitoringSeesTraffic", "lacks the scrape annotations prometheus.io/scrape"),
     ("missing-condition", "ReadyConditions[IngressReady]", "condition IngressReady missing"),
     (STATUS, "KnativeConditions[RoutesReady]", "condition RoutesReady missing"),
     (STATUS, "StatusURL", "but Knative mode with this cluster's configuration gives"),
