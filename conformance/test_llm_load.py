@@ -19,8 +19,9 @@ import pytest
 from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance
 from kserve_conformance.dataplane.openai import OpenAIPlane
-from kserve_conformance.fixtures import load_runs
+from kserve_conformance.fixtures import load_runs, metrics_steps
 from kserve_conformance.fixtures.owned import ServedModel
+from kserve_conformance.load.llm import server_ttft
 from kserve_conformance.load.llm.reports import summary, write_all
 from kserve_conformance.load.llm.results import LLMResult
 from kserve_conformance.load.llm.runner import run_llm_load
@@ -54,11 +55,21 @@ def test_llm_load_meets_slo(
     out_dir = suite_config.of(config).report_dir / "llm-load" / kserve_service.entry.id
     request.node.user_properties.append(("kserve-conformance.llm-load-rate", f"{spec.rate:g}"))
     if not suite_config.of(config).llm.sweep:
-        with allure.step(f"Stream POST {spec.url} at {spec.rate:g}/s ({spec.arrival}) for {spec.duration_s:g}s"):
-            result = run_llm_load(spec, say, server_pid=kserve_server_pid)
+        cluster = None if suite_config.of(config).endpoint else request.getfixturevalue("kserve_cluster")
+        kubectl = config.getoption("kind_kubectl_bin")
+        with metrics_steps.ttft_window(kserve_service, cluster, kubectl) as window:
+            with allure.step(f"Stream POST {spec.url} at {spec.rate:g}/s ({spec.arrival}) for {spec.duration_s:g}s"):
+                result = run_llm_load(spec, say, server_pid=kserve_server_pid)
+            server = window.beside(result)
         judgement = judge(result, slo)
         files = write_all(result, slo, judgement, out_dir, f"{kserve_service.entry.id}: {spec.rate:g} streams/s")
         attach_llm_load(files, "llm-load")
+        if server is not None:  # the server's own TTFT beside the client's: the gap is what the path adds
+            (out_dir / "server-ttft.json").write_text(json.dumps(server, indent=2) + "\n")
+            allure.attach(json.dumps(server, indent=2), "server-ttft", allure.attachment_type.JSON)
+            say(f"llm-load {kserve_service.entry.id}: {server_ttft.line(server)}")
+        elif window.why_not:
+            say(f"llm-load {kserve_service.entry.id}: no server TTFT beside the client's: {window.why_not}")
         say(
             f"llm-load {kserve_service.entry.id}: {result.ok}/{result.sent} ok, "
             f"TTFT p99 {result.ms('ttft', 99):.3f}ms, "

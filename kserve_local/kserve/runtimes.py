@@ -150,7 +150,10 @@ def _supports(spec: dict[str, Any], fmt: str | None, protocol: str, auto: bool =
     formats = [f for f in spec.get("supportedModelFormats", []) if f.get("name") == fmt]
     if auto:
         formats = [f for f in formats if f.get("autoSelect")]
-    return bool(formats) and protocol in spec.get("protocolVersions", ["v1"])
+    # A runtime that lists no protocolVersions supports any (KServe's IsProtocolVersionSupported), as
+    # kserve-vllmserver, which lists none, serves a vLLM model the defaulter gives protocolVersion v2.
+    versions = spec.get("protocolVersions") or []
+    return bool(formats) and (not versions or protocol in versions)
 
 
 def _priority(spec: dict[str, Any], fmt: str | None) -> int:
