@@ -17,14 +17,25 @@ from kserve_conformance.checks.catalog import DATA, load_yaml
 from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable
 from kserve_conformance.dataplane import monitoring
+from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.dataplane.promql import PrometheusError, PromQL
-from kserve_conformance.fixtures.monitoring import send_counted, serving_pods, why_not_scraped
+from kserve_conformance.fixtures import metrics_steps as steps
+from kserve_conformance.fixtures.monitoring import serving_pods, wait_for_growth, why_not_scraped
 from kserve_conformance.fixtures.owned import DeployedService
 from kserve_conformance.plugin import config as suite_config
 
 pytestmark = pytest.mark.usefixtures("kserve_applied_service")
 MONITORING = load_yaml(DATA / "monitoring.yaml")
 POLL_S = 1.0
+
+
+@pytest.fixture
+def kserve_monitoring_openai(request: pytest.FixtureRequest, kserve_service: DeployedService) -> OpenAIPlane | None:
+    """The OpenAI plane of a generative service (its requests are completions); None for V1 and V2."""
+    if kserve_service.entry.protocol != "openai":
+        return None
+    plane: OpenAIPlane = request.getfixturevalue("kserve_openai")
+    return plane
 
 
 @conformance(
@@ -41,55 +52,45 @@ POLL_S = 1.0
     features=(Feature.MONITORING,),
 )
 def test_monitoring_sees_traffic(
-    request: pytest.FixtureRequest, kserve_service: DeployedService, kserve_prometheus: PromQL
+    request: pytest.FixtureRequest,
+    kserve_service: DeployedService,
+    kserve_prometheus: PromQL,
+    kserve_monitoring_openai: OpenAIPlane | None,
 ) -> None:
-    entry = kserve_service.entry
-    counter = next(
-        (
-            c
-            for c in MONITORING["counters"]
-            if c["modelFormat"] == entry.model_format and entry.protocol in c["protocols"]
-        ),
-        None,
-    )
-    if counter is None:
-        not_applicable(
-            f"no request counter is known for {entry.model_format} over {entry.protocol} (data/monitoring.yaml)"
-        )
+    documented = steps.documented(kserve_service)
+    if documented is None or documented.requests is None:
+        runtime = documented.server if documented else f"the runtime serving {kserve_service.name}"
+        not_applicable(f"{runtime} documents no request counter (conformance/data/metrics-series.yaml)")
     kserve_service.settle()
     names = serving_pods(kserve_service)
     if not names:
         invalid_measurement(f"{kserve_service.name} has no Ready predictor pod to look for")
-    pods = monitoring.Pods(
-        kserve_service.namespace, frozenset(names), tuple(tuple(p) for p in MONITORING["identity_labels"])
-    )
-    labels = {counter["model_label"]: kserve_service.name}
-    metric = counter["metric"]
+    identities = tuple((ns, pod) for ns, pod in MONITORING["identity_labels"])
+    pods = monitoring.Pods(kserve_service.namespace, frozenset(names), identities)
+    metric, labels = documented.requests, {documented.model_label: kserve_service.name}
     deadline = time.monotonic() + suite_config.of(request.config).timeouts.monitoring_s
     try:
         with allure.step(f"wait for two scrapes of {', '.join(names)} ({kserve_prometheus.description})"):
             scraped = monitoring.wait_for_scrapes(kserve_prometheus, pods, deadline, POLL_S)
         assert isinstance(scraped, dict), f"{scraped}: {why_not_scraped(kserve_prometheus, kserve_service, names)}"
         base = monitoring.baseline(kserve_prometheus, pods, metric, labels, scraped)
-        n = send_counted(kserve_service, MONITORING["requests"])
-        if n < MONITORING["requests"]:
-            invalid_measurement(f"only {n} of {MONITORING['requests']} requests were answered 2xx")
+        sent = steps.burst(kserve_service, MONITORING["requests"], kserve_monitoring_openai)
+        if sent.failed:
+            invalid_measurement(f"{len(sent.failed)} of {MONITORING['requests']} requests failed: {sent.failed[0]}")
+        n = sent.answered
         with allure.step(f"wait until {metric}{labels} grows by {n}"):
-            grown, seen = monitoring.growth(kserve_prometheus, pods, metric, labels, base)
-            while grown < n and time.monotonic() < deadline:
-                time.sleep(POLL_S)
-                grown, seen = monitoring.growth(kserve_prometheus, pods, metric, labels, base)
+            grown, seen = wait_for_growth(kserve_prometheus, pods, metric, labels, base, n, deadline, POLL_S)
         anonymous = [] if seen else monitoring.unidentified(kserve_prometheus, pods, metric, labels)
     except PrometheusError as err:
         invalid_measurement(f"Prometheus could not be asked: {err}")
     assert not anonymous, (
         f"Prometheus has {metric} for model {kserve_service.name} only without the pod identity a discovery "
-        f"through the Kubernetes API gives ({' or '.join('/'.join(p) for p in pods.identities)}): "
+        f"through the Kubernetes API gives ({' or '.join('/'.join(p) for p in identities)}): "
         f"labels {anonymous[:3]}, as from a static target"
     )
     assert seen, (
-        f"Prometheus scrapes pod(s) {', '.join(names)} but has no series {metric}{{{counter['model_label']}="
-        f'"{kserve_service.name}"}} from them ({counter["runtime"]} exports it)'
+        f"Prometheus scrapes pod(s) {', '.join(names)} but has no series {metric}{{{documented.model_label}="
+        f'"{kserve_service.name}"}} from them ({documented.server} exports it)'
     )
     assert grown >= n, (
         f"{metric} for model {kserve_service.name} grew by {grown:g} in Prometheus after {n} requests "

@@ -121,12 +121,19 @@ def wait_for_scrapes(
 
 
 def only_dropped(prom: PromQL, pods: Pods, names: list[str]) -> bool:
-    """Whether Prometheus lists each of these pods among its targets, and only as dropped ones."""
+    """Whether Prometheus has discovered each of these pods Running and Ready, and keeps no target of it.
+
+    A target dropped while its discovered labels still say Pending is discovery lagging behind the
+    pod (Prometheus refreshes and passes on discovery every few seconds), not the relabelling's verdict.
+    """
     states: dict[str, set[str]] = {}
     for target in prom.targets():
         meta = target.get("discoveredLabels", {})
-        if meta.get(f"{POD_META}namespace") == pods.namespace:
-            states.setdefault(meta.get(f"{POD_META}pod_name", ""), set()).add(target["state"])
+        if meta.get(f"{POD_META}namespace") != pods.namespace:
+            continue
+        current = meta.get(f"{POD_META}pod_phase") == "Running" and meta.get(f"{POD_META}pod_ready") == "true"
+        state = target["state"] if current or target["state"] == "active" else "stale"
+        states.setdefault(meta.get(f"{POD_META}pod_name", ""), set()).add(state)
     return all(states.get(name) == {"dropped"} for name in names)
 
 
