@@ -158,6 +158,10 @@ def cluster_config_objects(config: Install, gateway_port: int, exposure: str = "
             "metadata": {"name": "inferenceservice-config", "namespace": "kserve"},
             "data": {
                 "deploy": json.dumps({"defaultDeploymentMode": config.default_mode.value}),
+                # KServe's install default: no aggregation, no scraping unless an InferenceService asks
+                "metricsAggregator": json.dumps(
+                    {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"}
+                ),
                 "security": json.dumps({"autoMountServiceAccountToken": True}),  # as KServe's install ships it
                 "ingress": json.dumps(ingress, indent=2),
             },
