@@ -15,6 +15,7 @@ import kserve_conformance.conformance as package
 from kserve_conformance.checks.spec import Check
 from tests.controls import (
     test_lifecycle_controls,
+    test_lifecycle_controls_standard,
     test_llm_load_controls,
     test_load_controls,
     test_negative_controls,
@@ -28,6 +29,7 @@ STANDALONE = {
     "LoadSLO": test_load_controls.test_one_502_in_a_thousand_fails_on_error_rate_with_the_count,
     "LLMLoadSLO": test_llm_load_controls.test_one_percent_of_streams_stalling_fails_goodput_on_ttft,
     "MetricsTokenCounts": test_negative_controls.test_vllm_token_undercount_fails_metrics_token_counts,
+    "CustomMetricAutoscale": test_lifecycle_controls_standard.test_keda_control_fails_custom_metric_autoscale,
 }
 # Checks that cannot be shown to fail, each with the reason. Empty, and it should stay so.
 EXEMPT: dict[str, str] = {}

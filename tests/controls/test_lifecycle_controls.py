@@ -37,10 +37,13 @@ SHORT = "--kserve-scale-timeout=35"
 # self-tests (four suites on two cores) a model server has taken more than 35 s to become ready.
 ROOMY = "--kserve-scale-timeout=90"
 
+# The KEDA path is Standard mode's; its control is in test_lifecycle_controls_standard.py.
+NOT_KEDA = ("-k", "not custom_metric")
+
 # name: (faults joined by "+", further options)
 RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "never": ("canary-ignored+never-scale-to-zero+no-scale-down", (ROOMY,)),
-    "drops": ("rollout-drops+no-activator+no-autoscale", (SHORT,)),
+    "never": ("canary-ignored+never-scale-to-zero+no-scale-down", (ROOMY, *NOT_KEDA)),
+    "drops": ("rollout-drops+no-activator+no-autoscale", (SHORT, *NOT_KEDA)),
     # the rollout breaks at its last step; the cold start is judged by an impossible ceiling
     "rollback-ceiling": ("rollback-ignored", (SHORT, "--kserve-cold-start-ceiling=0.001", "-k", "not autoscale")),
 }

@@ -1,5 +1,7 @@
-"""Rollout and scaling controls in Standard mode: the HPA path's control, the autoscaling checks
-passing on the healthy target, and the Knative-only checks *not supported* (nothing created).
+"""Rollout and scaling controls in Standard mode: the HPA path's control and the KEDA path's
+(``keda-ignores-trigger``: KEDA reads the trigger, its ScaledObject says Active, the replicas stay),
+the autoscaling checks passing on the healthy target, and the Knative-only checks *not supported*
+(nothing created). The KEDA path needs the local target's Prometheus (Debian's ``prometheus``).
 
 The runs and helpers are test_lifecycle_controls.py's; this module holds the Standard-mode runs
 so that they can run apart from the Knative ones: serial (``pytest tests -m serial``), because the
@@ -18,7 +20,10 @@ from tests.controls import test_lifecycle_controls as knative
 from tests.controls.runner import Run
 
 RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "standard-no-autoscale": ("no-autoscale", ("--kserve-local-deployment-mode=Standard", knative.SHORT)),
+    "standard-no-autoscale": (
+        "no-autoscale+keda-ignores-trigger",
+        ("--kserve-local-deployment-mode=Standard", knative.SHORT),
+    ),
     "standard": ("", ("--kserve-local-deployment-mode=Standard", "--kserve-scale-timeout=90", "-k", "autoscale")),
 }
 KNATIVE_ONLY = knative.KNATIVE_ONLY
@@ -36,9 +41,16 @@ def test_hpa_control_fails_autoscale_up(runs) -> None:
     assert "ready replicas stayed at 1 (minReplicas 1)" in verdict.message, verdict.message[:2000]
 
 
+def test_keda_control_fails_custom_metric_autoscale(runs) -> None:
+    """The HPA fault (no-autoscale) does not touch KEDA's path: only keda-ignores-trigger breaks it."""
+    verdict = runs("standard-no-autoscale").failed("CustomMetricAutoscale")
+    for words in ("ready replicas stayed at 1 (minReplicas 1)", "KEDA did not scale the predictor", "Active=True"):
+        assert words in verdict.message, verdict.message[:2000]
+
+
 def test_autoscaling_passes_in_standard_mode(runs) -> None:
     run = runs("standard")
-    outcomes = {check: run.outcome(check) for check in ("AutoscaleUp", "AutoscaleDown")}
+    outcomes = {check: run.outcome(check) for check in ("AutoscaleUp", "AutoscaleDown", "CustomMetricAutoscale")}
     assert set(outcomes.values()) == {"passed"}, f"{outcomes}\n{run.output[-4000:]}"
 
 
