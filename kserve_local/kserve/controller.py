@@ -331,6 +331,7 @@ class Controller:
                 revision.replicas = []
             await asyncio.gather(*(self.kubelet.remove(rev, r) for rev, r in replicas))
         await self.kubelet.delete_pods(meta["namespace"], meta["name"])
+        await self._scaled_object(isvc, wanted=False)  # owned by the InferenceService: collected with it
         latest = self.store.find(INFERENCESERVICES, meta["namespace"], meta["name"])
         if latest is not None and FINALIZER in latest["metadata"].get("finalizers", []):
             latest["metadata"]["finalizers"] = [f for f in latest["metadata"]["finalizers"] if f != FINALIZER]
