@@ -111,6 +111,18 @@ def _service_ports(svc: Obj) -> str:
     return ",".join(ports) or "<none>"
 
 
+def _endpoints(ep: Obj) -> str:
+    """As kubectl's ENDPOINTS column: ``ip:port`` for each ready address and port, three at most."""
+    pairs = [
+        f"{a['ip']}:{p['port']}" if p.get("port") else a["ip"]
+        for subset in ep.get("subsets") or []
+        for p in subset.get("ports") or [{}]
+        for a in subset.get("addresses") or []
+    ]
+    more = f" + {len(pairs) - 3} more..." if len(pairs) > 3 else ""
+    return ",".join(pairs[:3]) + more if pairs else "<none>"
+
+
 def _event_object(event: Obj) -> str:
     involved = event.get("involvedObject") or event.get("regarding") or {}
     return f"{involved.get('kind', '').lower()}/{involved.get('name', '')}"
@@ -128,6 +140,7 @@ COMPUTED: dict[str, Callable[[Obj], Any]] = {
     ),
     "service-external-ip": _service_external_ip,
     "service-ports": _service_ports,
+    "endpoints": _endpoints,
     "service-selector": lambda svc: (
         ",".join(f"{k}={v}" for k, v in svc.get("spec", {}).get("selector", {}).items()) or "<none>"
     ),

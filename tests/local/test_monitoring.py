@@ -24,7 +24,7 @@ from kserve_conformance.dataplane import monitoring
 from kserve_conformance.dataplane.promql import PromQL
 from kserve_conformance.providers.base import api_client
 from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
-from kserve_local.apiserver import proxy
+from kserve_local.apiserver import proxy, table
 from kserve_local.apiserver.resources import RESOURCES
 from kserve_local.apiserver.store import NAMESPACES, ApiError, Store
 from kserve_local.kubelet import free_port
@@ -91,6 +91,11 @@ def test_service_proxy_finds_the_endpoints_port() -> None:
         locate("prometheus")
     with pytest.raises(ApiError, match="not found"):
         locate("other:web")
+
+
+def test_endpoints_show_their_addresses_as_kubectl_does() -> None:
+    assert table.COMPUTED["endpoints"](endpoints_object(40000)) == "127.0.0.1:40000"
+    assert table.COMPUTED["endpoints"]({"subsets": []}) == "<none>"
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         ("--kserve-storage-uri-map=nonsense", "expected FROM=TO"),
         ("--kserve-local-crd=/nonexistent/crd.yaml", "--kserve-local-crd=/nonexistent/crd.yaml: no such file"),
         ("--kserve-openai-prefix=openai", "--kserve-openai-prefix=openai: must start with /"),
+        ("--kserve-prometheus-url=prometheus:9090", "--kserve-prometheus-url=prometheus:9090: must be an http://"),
         ("--kserve-llm-load-rate=0", "--kserve-llm-load-rate=0.0: must be a finite number > 0"),
         ("--kserve-slo-goodput=2", "--kserve-slo-goodput=2.0: must be a finite number >= 0 and <= 1"),
         (
