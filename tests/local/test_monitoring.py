@@ -30,6 +30,7 @@ from kserve_local.apiserver.store import NAMESPACES, ApiError, Store
 from kserve_local.kubelet import free_port
 from kserve_local.monitoring import pod_sd
 from kserve_local.monitoring.prometheus import ENDPOINTS, SERVICE, endpoints_object, render_config, service_object
+from tests.controls.runner import run_suite
 
 NS = "monitored"
 WAIT_S = 120.0  # a bound, not a speed check: discovery and two scrapes at 2 s take about 6 s here
@@ -177,3 +178,12 @@ def test_without_prometheus_the_target_says_so(tmp_path: Path) -> None:
     finally:
         process.stop()
     assert "the target runs without monitoring" in (tmp_path / "target.log").read_text()
+
+
+def test_without_prometheus_the_check_is_not_applicable(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--kserve-services=sklearn-iris", "--kserve-local-prometheus=none", "-k", "monitoring")
+    verdict = run.matching("MonitoringSeesTraffic")
+    assert [v.outcome for v in verdict.values()] == ["skipped"], run.output[-3000:]
+    message = next(iter(verdict.values())).message
+    assert "no Prometheus found (monitoring/prometheus: not found;" in message, message
+    assert "install Debian's prometheus package" in message and "--kserve-prometheus-url" in message
