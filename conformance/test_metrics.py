@@ -17,7 +17,7 @@ import pytest
 
 from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable, not_supported
-from kserve_conformance.dataplane.metrics import growing_labels, growth, nearest_bound, resolves
+from kserve_conformance.dataplane.metrics import Count, count, growing_labels, growth, nearest_bound, resolves
 from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.fixtures import metrics_steps as steps
 from kserve_conformance.fixtures.owned import DeployedService, ServedModel
@@ -126,13 +126,15 @@ def test_metrics_counts(kserve_model_metrics: steps.ModelMetrics, kserve_metrics
     )
     steps.same_pods(before, after)
     grew = growth(before.snapshot, after.snapshot, counter, label)
-    assert grew is not None, f"no {counter}{{{documented.model_label}={service.name!r}}} after {n} answered requests"
-    if grew > n:
+    verdict = count(grew, n)
+    assert verdict is not Count.ABSENT, f"no {counter}{{{documented.model_label}={service.name!r}}} after {n} requests"
+    assert grew is not None
+    if verdict is Count.SURPLUS:
         invalid_measurement(
             f"{counter} grew by {grew:g} for the {n} requests the suite sent: another client's requests in between "
             "cannot be told apart from the suite's"
         )
-    assert grew == n, (
+    assert verdict is Count.EXACT, (
         f"{counter}{{{documented.model_label}={service.name!r}}} grew by {grew:g} for {n} answered requests: "
         f"the counter misses {n - grew:g} of them"
     )
@@ -176,12 +178,13 @@ def test_metrics_token_counts(
     after = steps.settled(kserve_model_metrics, lambda s: all((g or 0) >= expected[k] for k, g in grown(s).items()))
     steps.same_pods(before, after)
     figures = grown(after)
-    absent = [name for name, g in figures.items() if g is None]
+    verdicts = {name: count(figures[name], want) for name, want in expected.items()}
+    absent = [name for name, v in verdicts.items() if v is Count.ABSENT]
     assert not absent, f"no {', '.join(absent)} for {documented.model_label}={service.name!r} after {LLM_BURST} streams"
     said = ", ".join(f"{name} +{figures[name]:g} (sent {want})" for name, want in expected.items())
-    if any((figures[k] or 0) > want for k, want in expected.items()):
+    if Count.SHORT not in verdicts.values() and Count.SURPLUS in verdicts.values():
         invalid_measurement(f"{said}: more than the suite sent; another client's requests cannot be told apart")
-    assert all(figures[k] == want for k, want in expected.items()), f"counters disagree with the streams' usage: {said}"
+    assert all(v is Count.EXACT for v in verdicts.values()), f"counters disagree with the streams' usage: {said}"
 
 
 @conformance(

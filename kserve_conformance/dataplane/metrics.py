@@ -15,6 +15,7 @@ without a server.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,6 +112,24 @@ def growth(before: Snapshot, after: Snapshot, name: str, match: Mapping[str, str
     if now is None:
         return None
     return now - (before.total(name, match) or 0.0)
+
+
+class Count(enum.Enum):
+    """How a counter's growth over a burst compares with what the suite sent."""
+
+    EXACT = "exact"
+    ABSENT = "absent"  # no such series after the burst
+    SHORT = "short"  # grew by less: the counter misses requests (a defect)
+    SURPLUS = "surplus"  # grew by more: someone else's requests too (cannot be attributed: invalid)
+
+
+def count(grew: float | None, sent: float) -> Count:
+    """The rule of the counting checks: exact passes, short fails, surplus is not the server's fault."""
+    if grew is None:
+        return Count.ABSENT
+    if grew < sent:
+        return Count.SHORT
+    return Count.SURPLUS if grew > sent else Count.EXACT
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from kserve_conformance.dataplane.metrics import (
+    Count,
     MetricsFormatError,
     Snapshot,
     combined,
+    count,
     growing_labels,
     growth,
     nearest_bound,
@@ -61,6 +63,15 @@ def test_growth_counts_a_series_that_first_appears_from_zero() -> None:
     assert growth(empty, kserve(20), "request_predict_seconds_count", {"model_name": "sk"}) == 20
     assert growth(kserve(5), kserve(25), "request_predict_seconds_count", {"model_name": "sk"}) == 20
     assert growth(kserve(5), empty, "request_predict_seconds_count", {"model_name": "sk"}) is None
+
+
+@pytest.mark.parametrize(
+    ("grew", "verdict"),
+    [(20.0, Count.EXACT), (16.0, Count.SHORT), (23.0, Count.SURPLUS), (None, Count.ABSENT), (0.0, Count.SHORT)],
+)
+def test_short_fails_and_surplus_is_never_the_servers_fault(grew: float | None, verdict: Count) -> None:
+    """Another client's requests can only add: growth beyond the burst cannot be attributed, growth short of it can."""
+    assert count(grew, 20) is verdict
 
 
 def test_pods_are_summed() -> None:
