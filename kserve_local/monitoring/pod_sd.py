@@ -107,13 +107,16 @@ class PodDiscovery:
         return app
 
     async def _pods(self, _: web.Request) -> web.Response:
-        async with (
-            aiohttp.ClientSession(headers=self.headers) as session,
-            session.get(f"{self.server}/api/v1/pods") as response,
-        ):
-            if response.status != 200:
-                # Prometheus keeps the targets of its last good poll and logs this.
-                return web.Response(status=502, text=f"listing pods: HTTP {response.status}")
-            pods = await response.json()
+        # Prometheus keeps the targets of its last good poll and logs a failed one.
+        try:
+            async with (
+                aiohttp.ClientSession(headers=self.headers) as session,
+                session.get(f"{self.server}/api/v1/pods") as response,
+            ):
+                if response.status != 200:
+                    return web.Response(status=502, text=f"listing pods: HTTP {response.status}")
+                pods = await response.json()
+        except aiohttp.ClientError as err:  # the API server is stopping with the target
+            return web.Response(status=502, text=f"listing pods: {err}")
         groups = [group for pod in pods.get("items", []) for group in target_groups(pod)]
         return web.json_response(groups)
