@@ -50,27 +50,24 @@ def kserve_metrics_openai(request: pytest.FixtureRequest, kserve_service: Served
 @conformance(
     "MetricsEndpoint",
     "Every model pod says where its model server's metrics are (prometheus.kserve.io/port|path), and a GET there "
-    "answers 200 in the Prometheus text format; with Prometheus scraping enabled, prometheus.io/port|path serve too.",
+    "answers 200 in the Prometheus text format.",
     spec='"All supported serving runtimes support exporting prometheus metrics on a specified port in the inference '
     "service's pod.\" (KServe, Prometheus Metrics)",
     level=EXTENDED,
     features=(Feature.METRICS,),
 )
 def test_metrics_endpoint(kserve_model_metrics: steps.ModelMetrics) -> None:
+    """``prometheus.io/port|path`` are not judged here: KServe's pod mutator points them at queue-proxy's
+    port (9091, 9088 with aggregation) in every deployment mode, also where no queue-proxy runs
+    (``metrics_aggregate_injector.go``). Whether a monitoring system finds the metrics is
+    MonitoringSeesTraffic's question, asked of the monitoring system itself."""
     scrape = kserve_model_metrics.scrape()
     with allure.step(f"scraped {', '.join(scrape.pods)}"):
         allure.attach(next(iter(scrape.texts.values()))[:20000], "metrics", allure.attachment_type.TEXT)
-    assert scrape.snapshot.samples, f"the metrics of {', '.join(scrape.pods)} hold no sample at all"
     for target in kserve_model_metrics.targets:
-        if target.annotations.get(SCRAPING) != "true":
-            continue
-        port, path = target.annotations.get("prometheus.io/port", ""), target.annotations.get("prometheus.io/path")
-        assert port.isdigit() and path, (
-            f"pod {target.pod} has {SCRAPING}: true but prometheus.io/port {port!r} and path {path!r}: "
-            "the pod mutator did not say where to scrape"
-        )
-        scraped = steps.scrape_target(kserve_model_metrics, target.pod, int(port), path)
-        assert scraped is None, scraped
+        shown = {k: v for k, v in target.annotations.items() if k.startswith("prometheus.io/") or k == SCRAPING}
+        allure.attach(str(shown), f"{target.pod}: scraping annotations", allure.attachment_type.TEXT)
+    assert scrape.snapshot.samples, f"the metrics of {', '.join(scrape.pods)} hold no sample at all"
 
 
 @conformance(
