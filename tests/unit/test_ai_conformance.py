@@ -305,3 +305,8 @@ def test_the_claims_table_names_only_what_the_verifier_can_hold() -> None:
             assert (r["status"] == ai_conformance.PARTIAL) == bool(r.get("unshown")), r["id"]
         else:
             assert r["why"] and not r.get("supporting"), r["id"]
+
+
+def test_every_mapped_check_is_one_this_suite_defines() -> None:
+    """A misspelt or renamed check would leave its requirement unshown forever, without a word."""
+    assert not MAPPED - verify.defined_checks(), sorted(MAPPED - verify.defined_checks())
