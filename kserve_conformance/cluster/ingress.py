@@ -14,13 +14,17 @@ default ``example.com`` domain does not resolve (kserve/kserve#2596) — unless
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,24 +192,35 @@ def port_forward(
             f"Service {namespace}/{name} has no ports",
             "pass --kserve-ingress-endpoint HOST:PORT",
         )
-    cmd = [
-        kubectl or kubectl_binary(),
-        "port-forward",
-        "-n",
-        namespace,
-        f"service/{name}",
-        f":{port.port}",
-        "--address",
-        "127.0.0.1",
-    ]
+    fix = "pass --kserve-ingress-endpoint HOST:PORT"
+    return kubectl_port_forward(f"service/{name}", namespace, port.port, kubeconfig, context, kubectl, fix)
+
+
+def kubectl_port_forward(
+    resource: str,
+    namespace: str,
+    port: int,
+    kubeconfig: Path | None,
+    context: str | None,
+    kubectl: str | None,
+    fix: str,
+) -> IngressEndpoint:
+    """``kubectl port-forward RESOURCE :PORT`` on 127.0.0.1, until the endpoint's close().
+
+    kubectl keeps a discovery cache per API server under ``~/.kube/cache``; every local target is
+    a new server on a new port, so the suite gives kubectl a cache of its own, removed at exit,
+    and leaves the user's home as it found it.
+    """
+    cmd = [kubectl or kubectl_binary(), "--cache-dir", kubectl_cache_dir(), "port-forward", "-n", namespace]
+    cmd += [resource, f":{port}", "--address", "127.0.0.1"]
     if kubeconfig:
         cmd[1:1] = ["--kubeconfig", str(kubeconfig)]
     if context:
         cmd[1:1] = ["--context", context]
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + PORT_FORWARD_TIMEOUT_S
     assert process.stdout is not None
-    seen = []
+    deadline = time.monotonic() + PORT_FORWARD_TIMEOUT_S
+    seen: list[str] = []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line and process.poll() is not None:
@@ -213,17 +228,26 @@ def port_forward(
         seen.append(line.strip())
         match = re.search(r"Forwarding from 127\.0\.0\.1:(\d+)", line)
         if match:
+            # kubectl writes a line per connection: read them, or a full pipe would stall the forward.
+            threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
             return IngressEndpoint(
                 "127.0.0.1",
                 int(match.group(1)),
-                f"kubectl port-forward to {namespace}/{name}",
+                f"kubectl port-forward to {namespace}/{resource.split('/', 1)[-1]}",
                 _process=process,
             )
     process.kill()
     raise SetupError(
-        f"kubectl port-forward to {namespace}/{name} failed: {(seen[-1:] or ['no output'])[0]}",
-        "pass --kserve-ingress-endpoint HOST:PORT",
+        f"kubectl port-forward to {namespace}/{resource} port {port} failed: {(seen[-1:] or ['no output'])[0]}", fix
     )
+
+
+@functools.cache
+def kubectl_cache_dir() -> str:
+    """A discovery cache for the kubectl processes this run starts, removed when the run ends."""
+    path = tempfile.mkdtemp(prefix="kserve-conformance-kubectl-cache-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def discover(

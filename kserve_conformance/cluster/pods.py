@@ -9,19 +9,13 @@ suite reaches a pod's port as ``kubectl port-forward pod/NAME`` does, through th
 
 from __future__ import annotations
 
-import re
-import subprocess
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
-from kserve_conformance.cluster.ingress import IngressEndpoint, kubectl_binary
-from kserve_conformance.errors import SetupError
-from kserve_conformance.timeouts import DEFAULT
+from kserve_conformance.cluster.ingress import IngressEndpoint, kubectl_port_forward
 
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 KSERVE_PORT, KSERVE_PATH = "prometheus.kserve.io/port", "prometheus.kserve.io/path"
@@ -86,40 +80,14 @@ def port_forward_pod(
     namespace: str, pod: str, port: int, kubeconfig: Path | None, context: str | None, kubectl: str | None = None
 ) -> PodForward:
     """A local port forwarded to ``port`` of the pod, through the API server."""
-    cmd = [
-        kubectl or kubectl_binary(),
-        "port-forward",
-        "-n",
-        namespace,
-        f"pod/{pod}",
-        f":{port}",
-        "--address",
-        "127.0.0.1",
-    ]
-    if kubeconfig:
-        cmd[1:1] = ["--kubeconfig", str(kubeconfig)]
-    if context:
-        cmd[1:1] = ["--context", context]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    deadline = time.monotonic() + DEFAULT.port_forward_s
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        seen.append(line.strip())
-        match = re.search(r"Forwarding from 127\.0\.0\.1:(\d+)", line)
-        if match:
-            # kubectl writes a line per connection: read them, or a full pipe would stall the forward.
-            threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
-            return PodForward(
-                IngressEndpoint(
-                    "127.0.0.1", int(match.group(1)), f"kubectl port-forward to pod {namespace}/{pod}", _process=process
-                )
-            )
-    process.kill()
-    raise SetupError(
-        f"kubectl port-forward to pod {namespace}/{pod} port {port} failed: {(seen[-1:] or ['no output'])[0]}",
-        "check that the API server allows pods/portforward for this user",
+    return PodForward(
+        kubectl_port_forward(
+            f"pod/{pod}",
+            namespace,
+            port,
+            kubeconfig,
+            context,
+            kubectl,
+            "check that the API server allows pods/portforward for this user",
+        )
     )

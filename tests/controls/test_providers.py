@@ -4,6 +4,7 @@ suite in each URL mode: test_url_modes.py.)"""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -232,9 +233,15 @@ def test_ingress_by_port_forward_started_and_stopped_by_the_suite(
         == "kubectl port-forward to istio-system/istio-ingressgateway"
     )
     argv = jsonlib.loads(log.read_text().splitlines()[0])
+    cache = argv[3] if argv[2:3] == ["--cache-dir"] else ""
+    assert cache.startswith(tempfile.gettempdir()) and not Path(cache).exists(), (
+        f"kubectl's discovery cache must be the run's own, removed at its end: {argv}"
+    )
     assert argv == [
         "--kubeconfig",
         str(target.kubeconfig),
+        "--cache-dir",
+        cache,
         "port-forward",
         "-n",
         "istio-system",
