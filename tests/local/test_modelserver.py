@@ -86,6 +86,16 @@ def test_v1_ready_and_tutorial_prediction(server: Server) -> None:
     assert r.json() == {"predictions": [1, 1]}
 
 
+def test_no_log_line_per_request(server: Server) -> None:
+    """At 500 requests/s a line per request is the CPU the load needs: KServe's access log and its
+    kserve.trace timing lines are quieted; errors would still be logged."""
+    before = server.output().count("\n")
+    for _ in range(20):
+        requests.post(f"{server.url}/v1/models/iris:predict", json=TUTORIAL).raise_for_status()
+    new_lines = server.output().splitlines()[before:]
+    assert len(new_lines) < 5, f"{len(new_lines)} log lines for 20 predictions: {new_lines[:4]}"
+
+
 def test_curl_style_body_without_json_content_type(server: Server) -> None:
     r = requests.post(
         f"{server.url}/v1/models/iris:predict",
