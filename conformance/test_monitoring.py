@@ -20,7 +20,14 @@ from kserve_conformance.dataplane import monitoring
 from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.dataplane.promql import PrometheusError, PromQL
 from kserve_conformance.fixtures import metrics_steps as steps
-from kserve_conformance.fixtures.monitoring import serving_pods, wait_for_growth, why_not_scraped
+from kserve_conformance.fixtures.cluster import Cluster
+from kserve_conformance.fixtures.monitoring import (
+    SCRAPING,
+    scraping_asked,
+    serving_pods,
+    wait_for_growth,
+    why_not_scraped,
+)
 from kserve_conformance.fixtures.owned import DeployedService
 from kserve_conformance.plugin import config as suite_config
 
@@ -56,6 +63,7 @@ def test_monitoring_sees_traffic(
     kserve_service: DeployedService,
     kserve_prometheus: PromQL,
     kserve_monitoring_openai: OpenAIPlane | None,
+    kserve_cluster: Cluster,
 ) -> None:
     documented = steps.documented(kserve_service)
     if documented is None or documented.requests is None:
@@ -72,6 +80,12 @@ def test_monitoring_sees_traffic(
     try:
         with allure.step(f"wait for two scrapes of {', '.join(names)} ({kserve_prometheus.description})"):
             scraped = monitoring.wait_for_scrapes(kserve_prometheus, pods, deadline, POLL_S)
+        if not isinstance(scraped, dict) and not scraping_asked(kserve_service, kserve_cluster.facts):
+            not_applicable(
+                f"{scraped}, and nothing asked KServe to annotate the pods for Prometheus: set "
+                f'{SCRAPING}: "true" on the InferenceService or metricsAggregator.enablePrometheusScraping '
+                "in inferenceservice-config (or have the cluster's Prometheus select the pods another way)"
+            )
         assert isinstance(scraped, dict), f"{scraped}: {why_not_scraped(kserve_prometheus, kserve_service, names)}"
         base = monitoring.baseline(kserve_prometheus, pods, metric, labels, scraped)
         sent = steps.burst(kserve_service, MONITORING["requests"], kserve_monitoring_openai)

@@ -158,9 +158,12 @@ def cluster_config_objects(config: Install, gateway_port: int, exposure: str = "
             "metadata": {"name": "inferenceservice-config", "namespace": "kserve"},
             "data": {
                 "deploy": json.dumps({"defaultDeploymentMode": config.default_mode.value}),
-                # KServe's install default: no aggregation, no scraping unless an InferenceService asks
+                # KServe's install says "false" for both. This cluster runs a Prometheus, so, as a
+                # platform with monitoring would, it turns scraping on for every InferenceService
+                # (KServe: "The default values for serving.kserve.io/enable-prometheus-scraping can
+                # be set in the inferenceservice-config configmap"); the manifests stay as written.
                 "metricsAggregator": json.dumps(
-                    {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"}
+                    {"enableMetricAggregation": "false", "enablePrometheusScraping": "true"}
                 ),
                 "security": json.dumps({"autoMountServiceAccountToken": True}),  # as KServe's install ships it
                 "ingress": json.dumps(ingress, indent=2),

@@ -47,6 +47,9 @@ class ClusterFacts:
     # knative-serving/config-autoscaler's enable-scale-to-zero; None where it cannot be read (no
     # Knative, or not allowed), and Knative's default then is true.
     scale_to_zero: bool | None = None
+    # inferenceservice-config's metricsAggregator.enablePrometheusScraping: whether KServe's pod
+    # mutator annotates pods for Prometheus when an InferenceService does not say (KServe: "false").
+    prometheus_scraping: bool = False
 
     def protocols_for(self, model_format: str) -> set[str]:
         return {p for r in self.runtimes if model_format in r.formats for p in r.protocols}
@@ -128,7 +131,17 @@ def read_facts(api: client.ApiClient, kserve_namespace: str = "kserve") -> Clust
         runtimes=tuple(_runtimes(api)),
         notes=tuple(notes),
         scale_to_zero=_scale_to_zero(core),
+        prometheus_scraping=_json_setting(data, "metricsAggregator", "enablePrometheusScraping") == "true",
     )
+
+
+def _json_setting(data: dict[str, str], key: str, setting: str) -> str | None:
+    """One setting of a JSON-valued ConfigMap key, as a string; None where it is absent or unreadable."""
+    try:
+        value = json.loads(data.get(key, "{}") or "{}").get(setting)
+    except (ValueError, AttributeError):
+        return None
+    return None if value is None else str(value).lower()
 
 
 def _scale_to_zero(core: client.CoreV1Api) -> bool | None:
