@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,9 @@ def cite(check: dict[str, Any]) -> str:
     items = check.get("items") or [check]
     passed = sum(1 for i in items if i.get("outcome") == "passed")
     text = f"{bundle.REPORT}#{check['name']}: {check.get('outcome')}, {passed} of {len(items)} items passed"
+    others = Counter(str(i.get("outcome")) for i in items if i.get("outcome") != "passed")
+    if others:  # e.g. a service whose runtime lacks the feature: say so rather than leave a gap
+        text += f" ({', '.join(f'{n} {o}' for o, n in sorted(others.items()))})"
     figures = [
         f"[{label(str(i.get('test', '')))}] " + ", ".join(f"{k}={number(v)}" for k, v in i["figures"].items())
         for i in items

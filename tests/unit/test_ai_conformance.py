@@ -181,7 +181,9 @@ def test_a_supporting_check_is_evidence_but_not_needed() -> None:
     entry = entries(report_of({"AutoscaleUp": "failed"}))["pod_autoscaling"]
     assert entry["status"] == "Partially Implemented"
     assert "Supporting, not needed for the status: AutoscaleUp failed" in entry["notes"], entry["notes"]
-    assert f"{bundle.REPORT}#AutoscaleUp: failed, 0 of 1 items passed" in entry["evidence"][1], entry["evidence"]
+    assert f"{bundle.REPORT}#AutoscaleUp: failed, 0 of 1 items passed (1 failed)" in entry["evidence"][1], entry[
+        "evidence"
+    ]
 
 
 def test_evidence_names_each_check_in_the_report_with_its_items_and_figures() -> None:
