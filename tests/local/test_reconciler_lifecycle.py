@@ -189,13 +189,14 @@ def test_args_reach_the_model_server(target: tuple[client.ApiClient, str], names
 
 def test_pods_carry_the_runtimes_prometheus_annotations(target: tuple[client.ApiClient, str], namespace: str) -> None:
     """The runtime's prometheus.kserve.io/port|path reach the pod (renumbered to its own port);
-    scraping enabled on the InferenceService adds prometheus.io/scrape|port|path, which serve the
-    model server's metrics."""
+    scraping, enabled by the target's inferenceservice-config for every InferenceService, adds
+    prometheus.io/scrape|port|path, which serve the model server's metrics; an InferenceService
+    that says "false" opts out."""
     api, gateway = target
-    body = isvc("scraped", {})
-    body["metadata"]["annotations"] = {"serving.kserve.io/enable-prometheus-scraping": "true"}
+    create(api, namespace, isvc("scraped", {}))
+    body = isvc("unscraped", {})
+    body["metadata"]["annotations"] = {"serving.kserve.io/enable-prometheus-scraping": "false"}
     create(api, namespace, body)
-    create(api, namespace, isvc("unscraped", {}))
     until("Ready", lambda: ready(api, namespace, "scraped") and ready(api, namespace, "unscraped"))
     assert predict(gateway, namespace, "scraped").status_code == 200
     pod = only_pod(api, namespace, "scraped")
