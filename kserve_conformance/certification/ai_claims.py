@@ -98,6 +98,11 @@ def claim_problems(
         )
     if report.get("mode") != "certification":
         found.append(f"{rid} claims {status} from a run whose mode is {report.get('mode')!r}, not 'certification'")
+    elif ai_conformance.stand_in(report):
+        found.append(
+            f"{rid} claims {status} from a run against the suite's own embedded local target "
+            f"(Kubernetes {ai_conformance.stand_in(report)}), which stands in for a platform"
+        )
     for check in required:
         why = check_shortfall(check, checks, junit)
         if why:

@@ -27,6 +27,8 @@ from kserve_conformance.certification import bundle
 
 IMPLEMENTED, PARTIAL = "Implemented", "Partially Implemented"
 CLAIMS = (PARTIAL, IMPLEMENTED)  # weakest first: a claim may not rise above what the checks can show
+# How the embedded local target names itself in /version: no claim can rest on it.
+STAND_IN_VERSION = "+kserve-conformance-local"
 # How a check that did not pass leaves its requirement unshown, by the report's outcome.
 WHY_NOT = {
     None: "did not run (it is not in the report)",
@@ -104,13 +106,26 @@ def entry(requirement: dict[str, Any], checks: dict[str, dict[str, Any]], report
     }
 
 
+def stand_in(report: dict[str, Any]) -> str | None:
+    """The Kubernetes version of the suite's own embedded target, where the run reached it (however
+    addressed: ``--kserve-cluster=existing`` with its kubeconfig too); None for any other cluster."""
+    version = str((report.get("cluster") or {}).get("kubernetes_version") or "")
+    return version if STAND_IN_VERSION in version else None
+
+
 def unshown_note(requirement: dict[str, Any], checks: dict[str, dict[str, Any]], report: dict[str, Any]) -> str:
     """Why this run shows nothing towards the requirement; empty when it shows what its checks can."""
     required: dict[str, str] = requirement.get("required") or {}
-    rehearsal = report.get("mode") != "certification"
+    local = stand_in(report)
+    rehearsal = report.get("mode") != "certification" or local is not None
+    what = (
+        f"a {report.get('mode')} ({report.get('rehearsal') or 'not a certification run'})"
+        if report.get("mode") != "certification"
+        else f"run against the suite's own embedded local target (Kubernetes {local})"
+    )
     where = (
-        f" This run was a {report.get('mode')} ({report.get('rehearsal') or 'not a certification run'}): its "
-        "target has no accelerators and its data plane is not a real cluster's, so it shows nothing about a platform."
+        f" This run was {what}: its target has no accelerators and its data plane is not a real cluster's, "
+        "so it shows nothing about a platform."
         if rehearsal
         else ""
     )

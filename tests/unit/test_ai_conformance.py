@@ -314,3 +314,25 @@ def test_the_claims_table_names_only_what_the_verifier_can_hold() -> None:
 def test_every_mapped_check_is_one_this_suite_defines() -> None:
     """A misspelt or renamed check would leave its requirement unshown forever, without a word."""
     assert not MAPPED - verify.defined_checks(), sorted(MAPPED - verify.defined_checks())
+
+
+def on_the_stand_in(report: dict[str, Any]) -> dict[str, Any]:
+    """The report of a certification run that reached the suite's own embedded target as an existing cluster."""
+    return {**report, "cluster": {"kubernetes_version": f"v1.36.0{ai_conformance.STAND_IN_VERSION}"}}
+
+
+def test_a_certification_run_against_the_embedded_target_claims_nothing() -> None:
+    """Every check passing on the stand-in shows nothing about a platform, however the run reached it."""
+    got = entries(on_the_stand_in(report_of({})))
+    assert not [rid for rid, e in got.items() if e["status"]], got
+    notes = got["robust_controller"]["notes"]
+    assert "run against the suite's own embedded local target (Kubernetes v1.36.0+kserve-conformance-local)" in notes
+
+
+def test_a_claim_from_a_run_against_the_embedded_target_is_rejected(tmp_path: Path) -> None:
+    made = bundle_of(tmp_path, on_the_stand_in(report_of({})))
+    problems = fragment_problems(tampered(fresh(tmp_path, "t"), made, claim("robust_controller", "Implemented")))
+    assert any(
+        "robust_controller claims Implemented from a run against the suite's own embedded local target" in p
+        for p in problems
+    ), problems
