@@ -137,3 +137,35 @@ def test_the_kserve_sentences_the_metrics_checks_quote_are_kserves(reference: Pa
                 assert " ".join(quote.split()) in page, f"{name}: not in KServe's page: {quote!r}"
                 quoted += 1
     assert quoted >= 3, "the metrics checks quote KServe's page"
+
+
+@pytest.mark.parametrize(
+    ("kubectl_says", "outcome"),
+    [
+        ('error: pods "p" is forbidden: User "u" cannot create resource "pods/portforward"', "not applicable"),
+        ("error: unable to forward port because pod is not running", "failed"),
+    ],
+)
+def test_a_port_forward_this_user_may_not_make_is_not_the_targets_failure(
+    monkeypatch: pytest.MonkeyPatch, kubectl_says: str, outcome: str
+) -> None:
+    """RBAC without pods/portforward leaves the metrics unreachable to this user: not applicable.
+    A forward that fails for another reason is the check's finding."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from kserve_conformance.cluster.pods import MetricsTarget
+    from kserve_conformance.errors import SetupError
+    from kserve_conformance.fixtures import metrics_steps
+
+    def refused(*_: object, **__: object) -> None:
+        raise SetupError(f"kubectl port-forward to pod ns/p port 8080 failed: {kubectl_says}", "check RBAC")
+
+    monkeypatch.setattr(metrics_steps, "port_forward_pod", refused)
+    service = SimpleNamespace(namespace="ns")
+    cluster = SimpleNamespace(access=SimpleNamespace(kubeconfig=None, context=None))
+    metrics = metrics_steps.ModelMetrics(cast(Any, service), cast(Any, cluster))
+    with pytest.raises((pytest.skip.Exception, AssertionError)) as caught:
+        metrics.forward(MetricsTarget("p", 8080, "/metrics", {}))
+    got = "not applicable" if caught.type is pytest.skip.Exception else "failed"
+    assert got == outcome, str(caught.value)
