@@ -51,9 +51,6 @@ class ClusterFacts:
     # mutator annotates pods for Prometheus when an InferenceService does not say (KServe: "false").
     prometheus_scraping: bool = False
 
-    def protocols_for(self, model_format: str) -> set[str]:
-        return {p for r in self.runtimes if model_format in r.formats for p in r.protocols}
-
     def as_report(self) -> dict[str, Any]:
         data = asdict(self)
         data["ingress"].pop("raw", None)
@@ -175,7 +172,8 @@ def _runtimes(api: client.ApiClient) -> list[Runtime]:
                     item["metadata"]["name"],
                     kind,
                     tuple(f["name"] for f in spec.get("supportedModelFormats", [])),
-                    tuple(spec.get("protocolVersions", ["v1"])),
+                    # None listed: KServe takes the runtime to support every protocol, not only v1.
+                    tuple(spec.get("protocolVersions") or ()),
                 )
             )
     return found
