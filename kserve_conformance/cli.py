@@ -30,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run the checks: kserve-conformance run [PYTEST OPTIONS] (see pytest --help)")
     verify = sub.add_parser("verify", help="check submission bundles; exit 1 if any has a problem")
     verify.add_argument("bundles", nargs="+", metavar="BUNDLE")
+    verify.add_argument(
+        "--rehearsal",
+        action="store_true",
+        help="hold a rehearsal's bundle to every rule but being a submission (to try the reviewer's side)",
+    )
     args = parser.parse_args(argv)
     from kserve_conformance.certification.verify import main as verify_main
 
-    return verify_main(args.bundles)
+    return verify_main(args.bundles, args.rehearsal)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,23 @@
 """A certification run on the local target is a rehearsal: it runs end to end and says it is not a submission.
 
-Serial (``pytest tests -m serial``): it is the whole suite, load included, at the rate the local
-target declares it holds, and a neighbouring suite run would starve that load of CPU.
+The run is ``tests/certification/conftest.py``'s, shared with the verifier's controls. Serial
+(``pytest tests -m serial``): it is the whole suite, load included, at the rate the local target
+declares it holds, and a neighbouring suite run would starve that load of CPU.
 """
 
 from __future__ import annotations
-
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from kserve_conformance.certification import ai_conformance, bundle, verify
-from tests.certification.test_verify import certify
+from tests.certification.conftest import Rehearsal
 
 pytestmark = pytest.mark.serial
 
 
-@pytest.fixture(scope="session")
-def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """A certification run on the local target, as a newcomer would type it: a rehearsal, end to end."""
-    report_dir = tmp_path_factory.mktemp("rehearsal") / "reports"
-    done = certify(report_dir)
-    return done, report_dir / "kserve-conformance-kserve-local-0.21.0-rehearsal.tar.gz"
-
-
-def test_a_rehearsal_runs_end_to_end_and_says_it_is_not_a_submission(rehearsed) -> None:
-    done, path = rehearsed
+def test_a_rehearsal_runs_end_to_end_and_says_it_is_not_a_submission(rehearsed: Rehearsal) -> None:
+    done, path = rehearsed.done, rehearsed.bundle
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert f"kserve-conformance: rehearsal bundle (not a submission) {path}" in done.stdout, done.stdout[-2000:]
     report = yaml.safe_load(bundle.read(path)[bundle.REPORT])
@@ -36,16 +26,16 @@ def test_a_rehearsal_runs_end_to_end_and_says_it_is_not_a_submission(rehearsed) 
     assert report["profiles"]["core"]["result"] == "success", report["profiles"]
 
 
-def test_a_rehearsal_claims_no_ai_conformance_requirement(rehearsed) -> None:
+def test_a_rehearsal_claims_no_ai_conformance_requirement(rehearsed: Rehearsal) -> None:
     """Its fragment is there, as a submission's would be, but the stand-in target shows nothing about a platform."""
-    _, path = rehearsed
+    path = rehearsed.bundle
     fragment = yaml.safe_load(bundle.read(path)[ai_conformance.fragment_name()])
     for entry in (e for entries in fragment["spec"].values() for e in entries):
         assert entry["status"] == "" and "This run was a rehearsal" in entry["notes"], entry
 
 
-def test_the_verifier_tells_a_rehearsal_from_a_submission(rehearsed) -> None:
-    _, path = rehearsed
+def test_the_verifier_tells_a_rehearsal_from_a_submission(rehearsed: Rehearsal) -> None:
+    path = rehearsed.bundle
     problems = verify.verify(path)
     assert any(
         "a rehearsal, not a submission: the embedded local target stands in for KServe" in p for p in problems

@@ -336,3 +336,16 @@ def test_a_claim_from_a_run_against_the_embedded_target_is_rejected(tmp_path: Pa
         "robust_controller claims Implemented from a run against the suite's own embedded local target" in p
         for p in problems
     ), problems
+
+
+def test_the_verifier_holds_a_rehearsal_to_every_rule_but_being_one_when_asked(tmp_path: Path) -> None:
+    """``verify --rehearsal``: the reviewer's side of the workflow, tried on a rehearsal's bundle."""
+    made = bundle_of(tmp_path, report_of({}, mode="rehearsal"))
+    rejected = verify.verify(made)
+    assert any("a rehearsal, not a submission" in p for p in rejected), rejected
+    assert not any("a rehearsal" in p for p in verify.verify(made, rehearsal=True))
+    edited = tampered(fresh(tmp_path, "t"), made, claim("robust_controller", "Implemented"))
+    assert any(
+        "robust_controller claims Implemented from a run whose mode is 'rehearsal'" in p
+        for p in verify.verify(edited, rehearsal=True)
+    ), "the flag lets no claim through"
