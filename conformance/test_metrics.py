@@ -38,15 +38,6 @@ def kserve_model_metrics(request: pytest.FixtureRequest, kserve_service: ServedM
         yield metrics
 
 
-@pytest.fixture
-def kserve_metrics_openai(request: pytest.FixtureRequest, kserve_service: ServedModel) -> OpenAIPlane | None:
-    """The OpenAI plane of a generative service (its requests are completions); None for V1 and V2."""
-    if kserve_service.entry.protocol != "openai":
-        return None
-    plane: OpenAIPlane = request.getfixturevalue("kserve_openai")
-    return plane
-
-
 @conformance(
     "MetricsEndpoint",
     "Every model pod says where its model server's metrics are (prometheus.kserve.io/port|path), and a GET there "
@@ -79,12 +70,14 @@ def test_metrics_endpoint(kserve_model_metrics: steps.ModelMetrics) -> None:
     level=EXTENDED,
     features=(Feature.METRICS,),
 )
-def test_metrics_series(kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None) -> None:
+def test_metrics_series(
+    kserve_model_metrics: steps.ModelMetrics, kserve_openai_if_generative: OpenAIPlane | None
+) -> None:
     documented = steps.runtime_documents(kserve_model_metrics)
     if not documented.series:
         not_applicable(f"{documented.runtime}: {documented.source}")
     service = kserve_model_metrics.service
-    steps.all_answered(steps.burst(service, 1, kserve_metrics_openai), 1)
+    steps.all_answered(steps.burst(service, 1, kserve_openai_if_generative), 1)
     label = {documented.model_label: service.name}
     scrape = steps.settled(
         kserve_model_metrics, lambda s: all(s.snapshot.matching(n, label) for n in documented.series)
@@ -108,15 +101,17 @@ def test_metrics_series(kserve_model_metrics: steps.ModelMetrics, kserve_metrics
     level=EXTENDED,
     features=(Feature.METRICS,),
 )
-def test_metrics_counts(kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None) -> None:
+def test_metrics_counts(
+    kserve_model_metrics: steps.ModelMetrics, kserve_openai_if_generative: OpenAIPlane | None
+) -> None:
     documented = steps.runtime_documents(kserve_model_metrics)
     if documented.requests is None:
         not_applicable(f"{documented.runtime} documents no request counter ({documented.source})")
     counter, service = documented.requests, kserve_model_metrics.service
     label = {documented.model_label: service.name}
-    n = LLM_BURST if kserve_metrics_openai is not None else BURST
+    n = LLM_BURST if kserve_openai_if_generative is not None else BURST
     before = kserve_model_metrics.scrape()
-    sent = steps.burst(service, n, kserve_metrics_openai)
+    sent = steps.burst(service, n, kserve_openai_if_generative)
     steps.all_answered(sent, n)
     after = steps.settled(
         kserve_model_metrics, lambda s: (growth(before.snapshot, s.snapshot, counter, label) or 0) >= n
@@ -149,17 +144,17 @@ def test_metrics_counts(kserve_model_metrics: steps.ModelMetrics, kserve_metrics
     features=(Feature.METRICS, Feature.OPENAI_USAGE),
 )
 def test_metrics_token_counts(
-    kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None
+    kserve_model_metrics: steps.ModelMetrics, kserve_openai_if_generative: OpenAIPlane | None
 ) -> None:
     documented = steps.runtime_documents(kserve_model_metrics)
     if not (documented.prompt_tokens and documented.generation_tokens and documented.ttft):
         not_applicable(f"{documented.runtime} documents no token counters ({documented.source})")
-    assert kserve_metrics_openai is not None
+    assert kserve_openai_if_generative is not None
     service = kserve_model_metrics.service
     label = {documented.model_label: service.name}
     counted = f"{documented.ttft}_count"
     before = kserve_model_metrics.scrape()
-    sent = steps.streams(kserve_metrics_openai, service.entry.payloads["completion"]["request"], LLM_BURST)
+    sent = steps.streams(kserve_openai_if_generative, service.entry.payloads["completion"]["request"], LLM_BURST)
     steps.all_answered(sent, LLM_BURST)
     if sent.without_usage:
         not_supported(Feature.OPENAI_USAGE, f"{sent.without_usage} of {LLM_BURST} streams carried no usage chunk")
@@ -196,13 +191,13 @@ def test_metrics_token_counts(
     features=(Feature.METRICS,),
 )
 def test_metrics_cardinality(
-    kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None
+    kserve_model_metrics: steps.ModelMetrics, kserve_openai_if_generative: OpenAIPlane | None
 ) -> None:
     service = kserve_model_metrics.service
-    n = LLM_BURST if kserve_metrics_openai is not None else BURST
-    steps.all_answered(steps.burst(service, 1, kserve_metrics_openai), 1)  # first-use series exist before
+    n = LLM_BURST if kserve_openai_if_generative is not None else BURST
+    steps.all_answered(steps.burst(service, 1, kserve_openai_if_generative), 1)  # first-use series exist before
     before = kserve_model_metrics.scrape()
-    steps.all_answered(steps.burst(service, n, kserve_metrics_openai), n)
+    steps.all_answered(steps.burst(service, n, kserve_openai_if_generative), n)
     after = kserve_model_metrics.scrape()
     steps.same_pods(before, after)
     growing = growing_labels(before.snapshot, after.snapshot, n)
@@ -223,11 +218,13 @@ def test_metrics_cardinality(
     features=(Feature.METRICS,),
 )
 def test_metrics_buckets(
-    request: pytest.FixtureRequest, kserve_model_metrics: steps.ModelMetrics, kserve_metrics_openai: OpenAIPlane | None
+    request: pytest.FixtureRequest,
+    kserve_model_metrics: steps.ModelMetrics,
+    kserve_openai_if_generative: OpenAIPlane | None,
 ) -> None:
     documented = steps.runtime_documents(kserve_model_metrics)
     suite = suite_config.of(request.config)
-    if kserve_metrics_openai is not None:
+    if kserve_openai_if_generative is not None:
         wanted = [("TTFT", documented.ttft, suite.llm.slo_ttft_ms), ("TPOT", documented.tpot, suite.llm.slo_tpot_ms)]
     else:
         limits = suite.thresholds
@@ -239,7 +236,7 @@ def test_metrics_buckets(
     if not checked:
         not_applicable(f"{documented.runtime} documents no histogram for this run's thresholds ({documented.source})")
     service = kserve_model_metrics.service
-    steps.all_answered(steps.burst(service, 1, kserve_metrics_openai), 1)
+    steps.all_answered(steps.burst(service, 1, kserve_openai_if_generative), 1)
     label = {documented.model_label: service.name}
     scrape = steps.settled(
         kserve_model_metrics, lambda s: all(s.snapshot.bucket_bounds(h, label) for _, h, _ in checked)

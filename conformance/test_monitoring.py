@@ -36,15 +36,6 @@ MONITORING = load_yaml(DATA / "monitoring.yaml")
 POLL_S = 1.0
 
 
-@pytest.fixture
-def kserve_monitoring_openai(request: pytest.FixtureRequest, kserve_service: DeployedService) -> OpenAIPlane | None:
-    """The OpenAI plane of a generative service (its requests are completions); None for V1 and V2."""
-    if kserve_service.entry.protocol != "openai":
-        return None
-    plane: OpenAIPlane = request.getfixturevalue("kserve_openai")
-    return plane
-
-
 @conformance(
     "MonitoringSeesTraffic",
     "The cluster's Prometheus discovers each model pod through the Kubernetes API (its series carry the "
@@ -62,7 +53,7 @@ def test_monitoring_sees_traffic(
     request: pytest.FixtureRequest,
     kserve_service: DeployedService,
     kserve_prometheus: PromQL,
-    kserve_monitoring_openai: OpenAIPlane | None,
+    kserve_openai_if_generative: OpenAIPlane | None,
     kserve_cluster: Cluster,
 ) -> None:
     documented = steps.documented(kserve_service)
@@ -88,7 +79,7 @@ def test_monitoring_sees_traffic(
             )
         assert isinstance(scraped, dict), f"{scraped}: {why_not_scraped(kserve_prometheus, kserve_service, names)}"
         base = monitoring.baseline(kserve_prometheus, pods, metric, labels, scraped)
-        sent = steps.burst(kserve_service, MONITORING["requests"], kserve_monitoring_openai)
+        sent = steps.burst(kserve_service, MONITORING["requests"], kserve_openai_if_generative)
         if sent.failed:
             invalid_measurement(f"{len(sent.failed)} of {MONITORING['requests']} requests failed: {sent.failed[0]}")
         n = sent.answered
