@@ -20,7 +20,7 @@ from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance
 from kserve_conformance.dataplane.openai import OpenAIPlane
 from kserve_conformance.fixtures import load_runs, metrics_steps
-from kserve_conformance.fixtures.owned import ServedModel
+from kserve_conformance.fixtures.owned import DeployedService, ServedModel
 from kserve_conformance.load.llm import server_ttft
 from kserve_conformance.load.llm.reports import summary, write_all
 from kserve_conformance.load.llm.results import LLMResult
@@ -55,7 +55,9 @@ def test_llm_load_meets_slo(
     out_dir = suite_config.of(config).report_dir / "llm-load" / kserve_service.entry.id
     request.node.user_properties.append(("kserve-conformance.llm-load-rate", f"{spec.rate:g}"))
     if not suite_config.of(config).llm.sweep:
-        cluster = None if suite_config.of(config).endpoint else request.getfixturevalue("kserve_cluster")
+        # Only a deployed service has pods to scrape (not --kserve-endpoint, not a bare server).
+        deployed = isinstance(kserve_service, DeployedService)
+        cluster = request.getfixturevalue("kserve_cluster") if deployed else None
         kubectl = config.getoption("kind_kubectl_bin")
         with metrics_steps.ttft_window(kserve_service, cluster, kubectl) as window:
             with allure.step(f"Stream POST {spec.url} at {spec.rate:g}/s ({spec.arrival}) for {spec.duration_s:g}s"):

@@ -54,7 +54,7 @@ def test_the_check_passes_a_healthy_stream_and_writes_its_reports(
     with known_target(Timing()) as base:
         model, plane = served(base)
         assert openai_base(plane) == base
-        check.test_llm_load_meets_slo(request, model, plane)
+        check.test_llm_load_meets_slo(request, model, plane, None)
     out = tmp_path / "llm-load" / "known-llm"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["verdict"] == "passed", summary["violations"] + summary["invalid"]
@@ -64,7 +64,7 @@ def test_the_check_passes_a_healthy_stream_and_writes_its_reports(
 
 def test_the_check_fails_a_buffered_stream_naming_it(request: pytest.FixtureRequest, short_run: pytest.Config) -> None:
     with known_target(Timing(buffer=True)) as base, pytest.raises(AssertionError) as failed:
-        check.test_llm_load_meets_slo(request, *served(base))
+        check.test_llm_load_meets_slo(request, *served(base), None)
     # Every stream was a burst; any read as the client woke from a stall is counted apart, not as evidence.
     assert re.search(r"\b([2-9]|1\d|20) of 20 streams were buffered, not streamed", str(failed.value)), str(
         failed.value
@@ -77,7 +77,7 @@ def test_the_sweep_reports_the_highest_rate_meeting_the_slos(
     suite = suite_config.of(short_run)
     short_run.stash[suite_config.KEY] = replace(suite, llm=replace(suite.llm, sweep=True, sweep_steps=2, rate=5.0))
     with known_target(Timing()) as base:
-        check.test_llm_load_meets_slo(request, *served(base))
+        check.test_llm_load_meets_slo(request, *served(base), None)
     sweep = json.loads((tmp_path / "llm-load" / "known-llm" / "sweep.json").read_text())
     assert [s["rate"] for s in sweep["steps"]] == [5.0, 10.0]
     passed = [s["rate"] for s in sweep["steps"] if s["verdict"] == "passed"]
