@@ -309,3 +309,8 @@ class ServerWait:
         first = self.samples[max(0, bisect.bisect_right(times, start_ns) - 1)][1]
         last = self.samples[min(len(times) - 1, bisect.bisect_left(times, end_ns))][1]
         return sum(max(0, delay - first[pid]) for pid, delay in last.items() if pid in first)
+
+
+def server_waiting(server_pid: int | None) -> contextlib.AbstractContextManager[ServerWait | None]:
+    """``ServerWait`` where the target is a process tree on this machine, else nothing measured (None)."""
+    return ServerWait(server_pid) if server_pid else contextlib.nullcontext()

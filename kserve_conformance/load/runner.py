@@ -8,7 +8,6 @@ Each worker takes every N-th slot of one global schedule, so together they send 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import selectors
@@ -19,7 +18,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-from kserve_conformance.checks.validity import ServerWait
+from kserve_conformance.checks.validity import server_waiting
 from kserve_conformance.errors import SetupError
 from kserve_conformance.load.attack import LoadSpec
 from kserve_conformance.load.progress import FIGURES, Progress
@@ -42,7 +41,7 @@ def run_load(
             f"invalid load: rate {spec.rate:g}/s, duration {spec.duration_s:g}s, {spec.workers} workers",
             "use --kserve-load-rate > 0, --kserve-load-duration > 0, --kserve-load-workers >= 1",
         )
-    with ServerWait(server_pid) if server_pid else contextlib.nullcontext() as waits:
+    with server_waiting(server_pid) as waits:
         results = run_workers(
             WORKER_MODULE,
             "load worker",

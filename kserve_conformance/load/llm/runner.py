@@ -7,14 +7,13 @@ differ.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from kserve_conformance.checks.validity import ServerWait
+from kserve_conformance.checks.validity import server_waiting
 from kserve_conformance.errors import SetupError
 from kserve_conformance.load.llm.results import LLMResult
 from kserve_conformance.load.llm.spec import ARRIVALS, KINDS, LLMLoadSpec
@@ -49,7 +48,7 @@ def run_llm_load(
 
 
 def _run(spec: LLMLoadSpec, progress: Callable[[str], None], records_dir: Path, server_pid: int | None) -> LLMResult:
-    with ServerWait(server_pid) if server_pid else contextlib.nullcontext() as waits:
+    with server_waiting(server_pid) as waits:
         results = run_workers(
             "kserve_conformance.load.llm.worker",
             "LLM load worker",
