@@ -39,6 +39,8 @@ class Timeouts:
     port_forward_s: float = 30.0  # kubectl port-forward → local port accepts connections
     grpc_probe_s: float = 2.0  # predictor pod's gRPC port reachable from here
     prometheus_probe_s: float = 10.0  # one Prometheus HTTP API call (a candidate Service, a query)
+    # a Prometheus answering 503 (its storage starting, or its Service without a ready endpoint yet)
+    prometheus_start_s: float = 60.0
     # Prometheus has scraped what the suite sent: a sample after the requests, at a cluster's scrape
     # interval (15-60 s; 2 s on the local target), twice over (a quiet baseline, then the growth), with
     # the discovery's own refresh before the first.

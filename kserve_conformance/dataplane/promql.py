@@ -9,7 +9,10 @@ any other answer is a :class:`PrometheusError` that says what came back.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -17,6 +20,15 @@ import requests
 
 class PrometheusError(Exception):
     """Prometheus could not be asked, or answered something other than a result."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of the answer, None where there was no answer
+
+    @property
+    def unavailable(self) -> bool:
+        """503: a Prometheus that is starting, or a service proxy with no ready endpoint (yet)."""
+        return self.status == HTTPStatus.SERVICE_UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -52,14 +64,35 @@ class PromQL:
         except ValueError:
             body = None
         if not isinstance(body, dict) or body.get("status") != "success":
-            detail = body.get("error") if isinstance(body, dict) else response.text[:200]
-            raise PrometheusError(f"GET {url} answered HTTP {response.status_code}: {detail}")
+            # Prometheus says ``error``; a Kubernetes API server's proxy answers a Status with ``message``
+            detail = (body.get("error") or body.get("message")) if isinstance(body, dict) else None
+            raise PrometheusError(
+                f"GET {url} answered HTTP {response.status_code}: {detail or response.text[:200]}",
+                response.status_code,
+            )
         return body.get("data")
 
     def build_info(self) -> dict[str, str]:
         """``/api/v1/status/buildinfo``: the version; answering it is what makes a URL a Prometheus."""
         data = self.api("status/buildinfo")
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def build_info_once_available(
+        self, deadline: float, poll_s: float = 0.5, clock: Callable[[], float] = time.monotonic
+    ) -> dict[str, str]:
+        """:meth:`build_info`, asked again while the answer is 503 until ``deadline``.
+
+        A 503 is a delay, not an answer: Prometheus answers it until its storage is ready, and a
+        service proxy until the Service has a ready endpoint (a Prometheus pod that is starting or
+        restarting). Anything else, or a 503 still at the deadline, is raised.
+        """
+        while True:
+            try:
+                return self.build_info()
+            except PrometheusError as err:
+                if not err.unavailable or clock() + poll_s > deadline:
+                    raise
+            time.sleep(poll_s)
 
     def series(self, selector: str, window_s: float) -> list[Series]:
         """Every sample scraped in the last ``window_s`` for ``selector`` (a range-vector query)."""
