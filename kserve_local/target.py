@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -101,6 +102,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "none: run without monitoring)",
     )
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    p.add_argument(
+        "--state-dir-is-temporary",
+        action="store_true",
+        help="the parent made --state-dir for this target and removes it at stop; if the parent dies "
+        "instead, the target removes it as it exits",
+    )
     args = p.parse_args(argv)
     if args.state_dir is None and not args.list_faults:
         p.error("--state-dir is required")
@@ -293,6 +300,7 @@ def prune_spec(obj: Obj) -> None:
 class LocalTarget:
     def __init__(self, args: argparse.Namespace, faults: Faults) -> None:
         self.args = args
+        self.orphaned = False  # the parent died: set by the watch, read by main() after shutdown
         self.state_dir: Path = args.state_dir.resolve()
         self.faults = faults
         self.config = Install.of(args)
@@ -414,11 +422,12 @@ class LocalTarget:
             await asyncio.sleep(PARENT_POLL_S)
             if not psutil.pid_exists(parent):
                 log.warning("parent process %s is gone; shutting down", parent)
+                self.orphaned = True
                 stop.set()
                 return
 
 
-def last_resort_watchdog(parent: int, grace_s: float = PARENT_GONE_GRACE_S) -> None:
+def last_resort_watchdog(parent: int, temporary: Path | None, grace_s: float = PARENT_GONE_GRACE_S) -> None:
     """A thread that ends the target even if its event loop is stuck: orphans are never left."""
 
     def watch() -> None:
@@ -428,6 +437,7 @@ def last_resort_watchdog(parent: int, grace_s: float = PARENT_GONE_GRACE_S) -> N
         for child in psutil.Process().children(recursive=True):
             with contextlib.suppress(psutil.Error):
                 child.kill()
+        remove_orphaned_state(temporary)
         os._exit(3)
 
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
@@ -443,12 +453,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Faults first: a misspelt one ends start-up in one line, before anything is built.
         faults = fault_catalog.parse(args.fault)
         args.state_dir.mkdir(parents=True, exist_ok=True)
+        temporary = args.state_dir if args.state_dir_is_temporary else None
         if args.parent_pid:
-            last_resort_watchdog(args.parent_pid)
+            last_resort_watchdog(args.parent_pid, temporary)
         target = LocalTarget(args, faults)
     except (FaultError, ValueError, OSError) as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(target.serve())  # not uvloop: its transports do not take the h2c sniffer's protocol switch
+    if target.orphaned:
+        remove_orphaned_state(temporary)
     return 0
+
+
+def remove_orphaned_state(temporary: Path | None) -> None:
+    """The parent that made the state dir died before removing it: nothing the suite made is left."""
+    if temporary is not None:
+        shutil.rmtree(temporary, ignore_errors=True)

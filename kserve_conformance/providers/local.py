@@ -91,6 +91,7 @@ class LocalTargetProcess:
             str(self.state_dir),
             "--parent-pid",
             str(os.getpid()),
+            *(["--state-dir-is-temporary"] if self._tmp is not None else []),
             *self.options.argv(),
         ]
         with log_path.open("wb") as log:
