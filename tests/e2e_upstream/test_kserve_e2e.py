@@ -7,7 +7,8 @@ ingress (V1, V2 JSON, V2 binary, V2 with the pandas content type, gRPC). Every t
 what a KServe install provides must pass; every other one is an exception in
 ``expectations.yaml`` naming the capability the target lacks, and fails the self-test if it starts
 passing (the list cannot go stale). The upstream run happens once per session; the table of
-outcomes and seconds is printed and attached to the JUnit report.
+outcomes and seconds is printed and attached to the JUnit report. The generative run and the
+broken-target control are in files of their own, so that CI's parallel pass spreads the three.
 """
 
 from __future__ import annotations
@@ -15,57 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kubernetes import client
 
-from kserve_conformance.providers.base import api_client
-from kserve_conformance.providers.local import LocalOptions, LocalTargetProcess
-from tests.conftest import REFERENCE
+from kserve_conformance.providers.local import LocalOptions
 from tests.e2e_upstream import upstream
-from tests.envs import EnvError, ensure
-
-E2E_DIR = REFERENCE / "kserve" / "e2e"
-EXPECTED = upstream.Expectations.load()
-GENERATIVE = upstream.Expectations.load(upstream.GENERATIVE)
-# A generative test starts a model server that imports torch and KServe's OpenAI layer (about 20 s
-# on a quiet machine, several times that beside other self-tests) before its first request.
-GENERATIVE_TIMEOUT_S = 300
-
-
-def run_upstream(
-    work: Path,
-    options: LocalOptions,
-    n_tests: int,
-    select: str | None = None,
-    expected: upstream.Expectations = EXPECTED,
-    timeout_s: int = upstream.PER_TEST_TIMEOUT_S,
-) -> dict[str, upstream.Outcome]:
-    """Start a target, create the namespace upstream's CI creates, run their tests, read the outcomes.
-
-    Their CI runs ``kubectl create namespace kserve-ci-e2e-test``; the walk-through self-test covers
-    kubectl, so this uses the API client and a kubectl defect cannot hide the e2e outcomes.
-    """
-    if not all((E2E_DIR / f).is_file() for f in expected.files):
-        pytest.fail(f"KServe's e2e tests not found at {E2E_DIR}: the self-tests expect ../shared beside the repo")
-    try:
-        python = ensure("kserve-e2e") / "python"
-    except EnvError as err:
-        pytest.fail(f"{err} (python -m tests.envs kserve-e2e creates it from the package index)")
-    target = LocalTargetProcess(options, state_dir=work / "target")
-    info = target.start()
-    try:
-        core = client.CoreV1Api(api_client(target.kubeconfig, None))
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=upstream.TEST_NAMESPACE)))
-        junit = work / "junit.xml"
-        done = upstream.run(
-            python, E2E_DIR, target.kubeconfig, info["gateway"], junit, n_tests, select, timeout_s, expected.files
-        )
-        (work / "upstream.log").write_text(done.stdout + done.stderr)
-        if not junit.exists():
-            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-            pytest.fail(f"KServe's e2e pytest wrote no report (exit {done.returncode}):\n{tail}")
-        return upstream.outcomes(junit)
-    finally:
-        target.stop()
+from tests.e2e_upstream.local_run import E2E_DIR, EXPECTED, GENERATIVE, run_upstream
 
 
 @pytest.fixture(scope="module")
@@ -87,42 +41,6 @@ def test_upstream_sklearn_e2e(
         record_testsuite_property(f"kserve-e2e:{name}", f"{got.outcome} {got.seconds:.1f}s")
     found = upstream.problems(upstream_results, EXPECTED)
     assert not found, "KServe's e2e tests disagree with tests/e2e_upstream/expectations.yaml:\n" + "\n".join(found)
-
-
-@pytest.mark.generative
-def test_upstream_generative_e2e(
-    tmp_path_factory: pytest.TempPathFactory, record_testsuite_property: pytest.RecordProperty
-) -> None:
-    """KServe's generative tests: each fails only at its Qwen-specific answer, or as listed."""
-    found = upstream.missing_upstream(E2E_DIR, GENERATIVE)
-    assert not found, "\n".join(found)
-    work = tmp_path_factory.mktemp("kserve-e2e-generative")
-    results = run_upstream(
-        work,
-        LocalOptions(),
-        len(GENERATIVE.selected),
-        GENERATIVE.select(),
-        GENERATIVE,
-        GENERATIVE_TIMEOUT_S,
-    )
-    print(
-        f"\nKServe's generative e2e tests on the local target (log: {work / 'upstream.log'}):\n"
-        + upstream.table(results, GENERATIVE)
-    )
-    for name, got in sorted(results.items()):
-        record_testsuite_property(f"kserve-e2e:{name}", f"{got.outcome} {got.seconds:.1f}s")
-    found = upstream.problems(results, GENERATIVE)
-    assert not found, "KServe's generative e2e tests disagree with tests/e2e_upstream/generative.yaml:\n" + "\n".join(
-        found
-    )
-
-
-def test_upstream_catches_a_broken_target(tmp_path: Path) -> None:
-    """Negative control on a real run: a model server that predicts the wrong class fails upstream's test."""
-    results = run_upstream(tmp_path, LocalOptions(faults=("wrong-prediction",)), 1, select="test_sklearn_kserve")
-    found = upstream.problems(results, upstream.Expectations(("test_sklearn_kserve",), {}))
-    assert len(found) == 1 and found[0].startswith("test_sklearn_kserve must pass but failed"), found
-    assert "[2, 2] == [1, 1]" in found[0], found[0]
 
 
 # Negative controls for the verdict: synthetic runs that must be reported.
