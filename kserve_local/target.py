@@ -52,6 +52,7 @@ from kserve_local.kserve.config import DEFAULT_DOMAIN_TEMPLATE, DEFAULT_INGRESS_
 from kserve_local.kserve.controller import Controller
 from kserve_local.kserve.runtimes import SEED
 from kserve_local.kserve.storage import StorageMap
+from kserve_local.llmisvc import install as llmisvc_install
 from kserve_local.models.standins import build_standins
 from kserve_local.monitoring.prometheus import Monitoring, find_binary
 from kserve_local.timeouts import PARENT_GONE_GRACE_S, PARENT_POLL_S
@@ -349,6 +350,7 @@ class LocalTarget:
         if Fault.NO_KSERVE not in self.faults:
             objects.append(crd_object(INFERENCESERVICES, self.schema, self.printer_columns))
             objects += kserve_install.objects(self.faults)
+            objects += llmisvc_install.objects(gateway_port, objects)  # LLMInferenceService and its router
         objects.append(yaml.safe_load(KEDA_CRD.read_text()))  # KEDA is installed (kserve_local/keda)
         for obj in objects:
             resource = BY_KIND[(obj["apiVersion"], obj["kind"])]

