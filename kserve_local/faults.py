@@ -111,6 +111,36 @@ class Fault(enum.Enum):
         "",
         "KEDA reads the ScaledObject's trigger (its status says Active) but never changes the replicas",
     )
+    LLMISVC_READY_NEVER = (
+        "llmisvc-ready-never",
+        Component.CONTROLLER,
+        "",
+        "",
+        "an LLMInferenceService's Ready stays False (MainWorkloadReady False, reason and message) while its "
+        "data plane answers 200 (kserve#5986)",
+    )
+    LLMISVC_ROUTE_NO_BACKENDS = (
+        "llmisvc-route-no-backends",
+        Component.CONTROLLER,
+        "",
+        "",
+        "an LLMInferenceService's HTTPRoute is written with no backendRefs while its status says RouterReady "
+        "(kserve#5385)",
+    )
+    LLMISVC_ADDRESS_UNREACHABLE = (
+        "llmisvc-address-unreachable",
+        Component.CONTROLLER,
+        "",
+        "",
+        "an LLMInferenceService's status.addresses[] name a port nothing listens on (status.url stays right)",
+    )
+    LLMISVC_MODELS_MISSING = (
+        "llmisvc-models-missing",
+        Component.CONTROLLER,
+        "",
+        "",
+        "an LLMInferenceService's status.addresses[].models omit the served model name (spec.model.name)",
+    )
     METRICS_ENDPOINT_404 = (
         "metrics-endpoint-404",
         Component.CONTROLLER,

@@ -196,6 +196,8 @@ def owned_by(name: str) -> Callable[[Obj], bool]:
 class Kubelet:
     """Runs, probes, restarts and stops the model-server processes, and keeps their pods' status."""
 
+    container_name = "kserve-container"  # the model server's container, as KServe names it
+
     def __init__(self, store: Store, state_dir: Path, faults: Faults, events: Recorder) -> None:
         self.store, self.state_dir, self.events = store, state_dir, events
         self.faults = faults
@@ -252,7 +254,7 @@ class Kubelet:
     async def start(self, isvc: Obj, owner: PodOwner, restarts: int = 0, replacing: Replica | None = None) -> Replica:
         """A new model-server process; a restart keeps the pod (and its place) of the one it replaces."""
         launch = owner.launch
-        pod_name = replacing.pod_name if replacing else f"{owner.name}-deployment-{pod_suffix()}"
+        pod_name = replacing.pod_name if replacing else self.new_pod_name(owner)
         log_path = self.log_path(owner.namespace, pod_name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         http_port, grpc_port = free_port(), free_port()
@@ -284,6 +286,24 @@ class Kubelet:
         )
         replica.task = asyncio.get_running_loop().create_task(self._run(isvc, owner, replica))
         return replica
+
+    def new_pod_name(self, owner: PodOwner) -> str:
+        """A new pod's name, as its ReplicaSet names it (a Knative revision's Deployment here)."""
+        return f"{owner.name}-deployment-{pod_suffix()}"
+
+    def pod_metadata(self, isvc: Obj, owner: PodOwner) -> Obj:
+        """A new pod's labels and owner: KServe's predictor labels, owned by the InferenceService."""
+        return {
+            "labels": {ISVC_LABEL: owner.isvc, "component": "predictor", "serving.knative.dev/revision": owner.name},
+            "ownerReferences": [
+                {
+                    "apiVersion": INFERENCESERVICES.api_version,
+                    "kind": "InferenceService",
+                    "name": owner.isvc,
+                    "uid": isvc["metadata"]["uid"],
+                }
+            ],
+        }
 
     def modelserver_container(self, launch: Launch, http_port: int, grpc_port: int) -> list[str]:
         """The scikit-learn model server's command line (its flags are its own, not the runtime's)."""
@@ -450,24 +470,12 @@ class Kubelet:
                 "name": replica.pod_name,
                 "namespace": owner.namespace,
                 **({"annotations": annotations} if annotations else {}),
-                "labels": {
-                    ISVC_LABEL: owner.isvc,
-                    "component": "predictor",
-                    "serving.knative.dev/revision": owner.name,
-                },
-                "ownerReferences": [
-                    {
-                        "apiVersion": INFERENCESERVICES.api_version,
-                        "kind": "InferenceService",
-                        "name": owner.isvc,
-                        "uid": isvc["metadata"]["uid"],
-                    }
-                ],
+                **self.pod_metadata(isvc, owner),
             },
             "spec": {
                 "containers": [
                     {
-                        "name": "kserve-container",
+                        "name": self.container_name,
                         "image": owner.launch.image,
                         **({"command": list(owner.launch.command)} if owner.launch.command else {}),
                         "args": list(owner.launch.args),
@@ -504,7 +512,7 @@ class Kubelet:
             ],
             "containerStatuses": [
                 {
-                    "name": "kserve-container",
+                    "name": self.container_name,
                     "image": owner.launch.image,
                     "imageID": owner.launch.image,
                     "ready": ready,

@@ -44,6 +44,7 @@ from kserve_local.faults import Fault, FaultError, Faults
 from kserve_local.ingress.faults import GatewayFaults
 from kserve_local.ingress.gateway import Gateway, Route
 from kserve_local.ingress.h2c import Sniffer
+from kserve_local.ingress.httproutes import HttpRoutes
 from kserve_local.keda import CRD as KEDA_CRD
 from kserve_local.knative import domains
 from kserve_local.knative.autoscaler import duration_s
@@ -53,6 +54,7 @@ from kserve_local.kserve.controller import Controller
 from kserve_local.kserve.runtimes import SEED
 from kserve_local.kserve.storage import StorageMap
 from kserve_local.llmisvc import install as llmisvc_install
+from kserve_local.llmisvc.controller import LlmController
 from kserve_local.models.standins import build_standins
 from kserve_local.monitoring.prometheus import Monitoring, find_binary
 from kserve_local.timeouts import PARENT_GONE_GRACE_S, PARENT_POLL_S
@@ -326,7 +328,8 @@ class LocalTarget:
             self._rebuild_routes,
             hpa_downscale_stabilization_s=duration_s(args.hpa_downscale_stabilization),
         )
-        self.gateway = Gateway(GatewayFaults.of(self.faults))
+        self.llm_controller = LlmController(self.store, self.state_dir, self.faults)
+        self.gateway = Gateway(GatewayFaults.of(self.faults), HttpRoutes(self.store))
 
     def _rebuild_routes(self) -> None:
         routes: dict[str, list[Route]] = {}
@@ -383,6 +386,7 @@ class LocalTarget:
         gw_port = gw_server.sockets[0].getsockname()[1]
         await self._seed(gw_port)
         controller = loop.create_task(self.controller.run())
+        llm_controller = loop.create_task(self.llm_controller.run())
         if Fault.NO_KSERVE not in self.faults:
             kserve_install.follow(self.store, controller)  # its pod is Ready while it runs
         watchdog = loop.create_task(self._watch_parent(stop))
@@ -398,10 +402,12 @@ class LocalTarget:
             await stop.wait()
         finally:
             controller.cancel()
+            llm_controller.cancel()
             watchdog.cancel()
             if monitoring is not None:
                 await monitoring.stop()
             await self.controller.shutdown()
+            await self.llm_controller.shutdown()
             gw_server.close()
             await gw.cleanup()
             await api.cleanup()

@@ -27,6 +27,8 @@ import aiohttp
 from aiohttp import web
 
 from kserve_local.ingress.faults import GatewayFaults
+from kserve_local.ingress.httproutes import HttpRoutes, Match
+from kserve_local.ingress.picker import HEADER, Picker
 from kserve_local.knative.revision import Revision
 from kserve_local.knative.traffic import Target
 from kserve_local.timeouts import MODEL_SERVER_STARTUP_S, UPSTREAM_S
@@ -45,6 +47,7 @@ HOP_BY_HOP = {
 }
 
 
+ENVOY = {"server": "istio-envoy"}
 ACTIVATION_TIMEOUT_S = MODEL_SERVER_STARTUP_S  # Knative's activator holds a request this long at most
 
 
@@ -62,10 +65,12 @@ class Route:
 
 
 class Gateway:
-    def __init__(self, faults: GatewayFaults) -> None:
+    def __init__(self, faults: GatewayFaults, http_routes: HttpRoutes | None = None) -> None:
         self._routes: dict[str, list[Route]] = {}
         self._faults = faults
         self._session: aiohttp.ClientSession | None = None
+        self._http_routes = http_routes  # the Gateway API's HTTPRoutes (LLMInferenceServices' routers)
+        self._picker = Picker()
 
     def set_routes(self, routes: dict[str, list[Route]]) -> None:
         """New routes; a host whose traffic split changed is noted (the ``rollout-drops`` fault)."""
@@ -129,6 +134,10 @@ class Gateway:
     async def _proxy(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
         matched = self.match(request.host, request.path)
+        if matched is None and self._http_routes is not None:
+            routed = self._http_routes.match(request.host, request.path, request.headers)
+            if routed is not None:
+                return await self._gateway_api(request, routed)
         if matched is None or self._faults.drop_route():
             return web.Response(status=404, headers={"server": "istio-envoy"})
         route, path = matched
@@ -155,6 +164,25 @@ class Gateway:
         finally:
             revision.track(-1)
 
+    async def _gateway_api(self, request: web.Request, routed: Match) -> web.StreamResponse:
+        """An HTTPRoute's rule: its backend's endpoint (the picker's, for an InferencePool), the path rewritten."""
+        assert self._http_routes is not None and self._session is not None
+        if routed.backend is None:
+            return web.Response(status=500, text="the matched HTTPRoute rule has no backends", headers=ENVOY)
+        backend = self._http_routes.backend(routed.backend, routed.namespace)
+        if backend is None or not backend.endpoints:
+            return web.Response(status=503, text="no healthy upstream", headers=ENVOY)
+        if backend.pool:
+            endpoint = await self._picker.pick(self._session, backend.endpoints, await request.read())
+        else:
+            endpoint = min(backend.endpoints, key=lambda e: (self._picker.inflight[e.address], random.random()))
+        self._picker.inflight[endpoint.address] += 1
+        try:
+            picked = {HEADER: endpoint.address} if backend.pool else {}
+            return await self._forward(request, routed.path, endpoint.port, picked)
+        finally:
+            self._picker.inflight[endpoint.address] -= 1
+
     @staticmethod
     async def _stream(
         request: web.Request, upstream: aiohttp.ClientResponse, headers: dict[str, str]
@@ -170,9 +198,13 @@ class Gateway:
         await response.write_eof()
         return response
 
-    async def _forward(self, request: web.Request, path: str, port: int) -> web.StreamResponse:
+    async def _forward(
+        self, request: web.Request, path: str, port: int, picked: dict[str, str] | None = None
+    ) -> web.StreamResponse:
+        """Proxy to the upstream; ``picked`` (the endpoint picker's header) goes upstream and back."""
         assert self._session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers.update(picked or {})
         url = f"http://127.0.0.1:{port}{path}"
         body = await request.read()
         try:
@@ -180,6 +212,7 @@ class Gateway:
                 request.method, url, params=request.query, headers=headers, data=body
             ) as upstream:
                 out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+                out_headers.update(picked or {})
                 if upstream.content_length is None and not self._faults.buffers_streams():
                     return await self._stream(request, upstream, out_headers)
                 payload = await upstream.read()
