@@ -89,7 +89,13 @@ def deployment(llmisvc: Obj, name: str, labels: dict[str, str], template: Obj, r
 
 
 def service(
-    llmisvc: Obj, name: str, labels: dict[str, str], selector: dict[str, str], port: int, port_name: str
+    llmisvc: Obj,
+    name: str,
+    labels: dict[str, str],
+    selector: dict[str, str],
+    port: int,
+    port_name: str,
+    target: str | None = None,
 ) -> Obj:
     return {
         "apiVersion": "v1",
@@ -98,7 +104,7 @@ def service(
         "spec": {
             "type": "ClusterIP",
             "selector": selector,
-            "ports": [{"name": port_name, "port": port, "protocol": "TCP", "targetPort": port}],
+            "ports": [{"name": port_name, "port": port, "protocol": "TCP", "targetPort": target or port}],
         },
     }
 
@@ -142,7 +148,9 @@ def desired(llmisvc: Obj, spec: Obj) -> list[Obj]:
     replicas = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
     objects = [
         deployment(llmisvc, n["workload"], labels, template, replicas),
-        service(llmisvc, n["service"], labels, labels, WORKLOAD_PORT, "http"),
+        # The target port by name: each pod's server listens on a port of its own here, its
+        # containerPort named http (kubectl port-forward svc/... resolves it, as on a cluster).
+        service(llmisvc, n["service"], labels, labels, WORKLOAD_PORT, "http", target="http"),
     ]
     router = spec.get("router") or {}
     managed_pool = router.get("scheduler") is not None and not ((router["scheduler"].get("pool") or {}).get("ref"))

@@ -213,8 +213,14 @@ class LlmController:
                 "the local target cannot run a multi-node (LeaderWorkerSet) workload (spec.worker): "
                 "it has one node and no LeaderWorkerSet controller",
             )
-        elif spec.get("prefill") is not None:
-            observed.main = Cond("False", NOT_SUPPORTED, "the decode workload is not started without its prefill")
+        elif observed.prefill is not None:
+            observed.main = observed.prefill  # the decode workload is not started without its prefill
+        router = spec.get("router") or {}
+        skipped = Cond(
+            "False", NOT_SUPPORTED, "the router is not reconciled for a workload the local target cannot run"
+        )
+        observed.routes = skipped if router.get("route") is not None else None
+        observed.gateways = skipped if router.get("gateway") is not None else None
 
     async def _apply_children(self, obj: Obj, wanted: list[Obj]) -> None:
         namespace = obj["metadata"]["namespace"]

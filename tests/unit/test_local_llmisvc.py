@@ -22,6 +22,7 @@ from kserve_local.apiserver.store import Store
 from kserve_local.ingress import picker
 from kserve_local.ingress.httproutes import Backend, HttpRoutes, rewrite
 from kserve_local.llmisvc import addresses, children, compose, conversion, install, status
+from kserve_local.llmisvc.controller import LlmController
 from kserve_local.llmisvc.status import TRUE, Cond, Observed
 from kserve_local.llmisvc.workload import NotRunnable, launch
 
@@ -351,3 +352,16 @@ def test_the_presets_are_the_target_s_own_data_with_kserve_s_names(reference: Pa
     ours = {name for _, name in presets()}
     assert ours <= upstream, f"presets KServe does not ship: {ours - upstream}"
     assert {compose.TEMPLATE, compose.SCHEDULER, compose.ROUTER_ROUTE} <= ours
+
+
+@pytest.mark.parametrize(
+    ("spec", "condition"),
+    [({"worker": {}}, "WorkerWorkloadReady"), ({"prefill": {}}, "PrefillWorkloadReady")],
+)
+def test_multi_node_and_prefill_decode_are_refused_saying_why(spec: Obj, condition: str) -> None:
+    observed = Observed(1)
+    LlmController._refuse({**spec, "router": {"route": {}}}, observed)
+    written = {c["type"]: c for c in status.write(observed, {})["conditions"]}
+    assert written[condition]["reason"] == written["Ready"]["reason"] == "NotSupportedOnLocalTarget"
+    assert "the local target cannot run" in written["Ready"]["message"]
+    assert written["RouterReady"]["status"] == "False", "no router is claimed for a workload that never runs"
