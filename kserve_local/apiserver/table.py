@@ -153,6 +153,9 @@ COMPUTED: dict[str, Callable[[Obj], Any]] = {
     ),
     "event-object": _event_object,
     "node-status": _node_status,
+    "deployment-ready": lambda d: (
+        f"{d.get('status', {}).get('readyReplicas', 0)}/{d.get('spec', {}).get('replicas', 1)}"
+    ),
 }
 
 
