@@ -137,6 +137,7 @@ def test_prometheus_discovers_an_annotated_pod_and_counts(
     prom = PromQL(service.base_url, service.session, 10.0, service.description)
     pods = monitoring.Pods(NS, frozenset({"annotated"}), (("namespace", "pod"),))
     deadline = time.monotonic() + WAIT_S
+    prom.build_info_once_available(deadline)  # the target publishes Prometheus' endpoint once it is ready
     scraped = monitoring.wait_for_scrapes(prom, pods, deadline, 0.5)
     assert isinstance(scraped, dict), scraped
     metric, labels = "requests_total", {"model_name": "m"}
