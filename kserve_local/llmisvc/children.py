@@ -109,9 +109,25 @@ def service(
     }
 
 
+def gateway_refs(spec: Obj) -> list[Obj]:
+    """``spec.router.gateway.refs``: the Gateways the service names (none: the preset's global one)."""
+    return list(((spec.get("router") or {}).get("gateway") or {}).get("refs") or [])
+
+
 def route(llmisvc: Obj, spec: Obj, managed_pool: bool) -> Obj:
     name = llmisvc["metadata"]["name"]
     route_spec = copy.deepcopy(((spec.get("router") or {}).get("route") or {}).get("http", {}).get("spec") or {})
+    refs = gateway_refs(spec)
+    if refs:  # the managed route attaches to the Gateways the service names
+        route_spec["parentRefs"] = [
+            {
+                "group": "gateway.networking.k8s.io",
+                "kind": "Gateway",
+                "name": ref.get("name", ""),
+                **({"namespace": ref["namespace"]} if ref.get("namespace") else {}),
+            }
+            for ref in refs
+        ]
     if not managed_pool:
         for rule in route_spec.get("rules") or []:
             for ref in rule.get("backendRefs") or []:

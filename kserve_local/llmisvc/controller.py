@@ -35,6 +35,7 @@ from kserve_local.apiserver.store import Obj, Store, now
 from kserve_local.faults import Fault, Faults
 from kserve_local.kubelet import PODS, PodOwner, Replica
 from kserve_local.llmisvc import addresses, children, compose, status
+from kserve_local.llmisvc.children import gateway_refs
 from kserve_local.llmisvc.install import GATEWAY_CONTROLLER
 from kserve_local.llmisvc.status import TRUE, Cond, Observed
 from kserve_local.llmisvc.workload import LlmKubelet, NotRunnable, Workload, launch, template_hash
@@ -157,7 +158,7 @@ class LlmController:
             observed.stopped = True
             observed.main = TRUE
             observed.routes = TRUE if router.get("route") is not None else None
-            observed.gateways = TRUE if router.get("gateway") is not None else None
+            observed.gateways = TRUE  # KServe marks it Stopped whether or not the spec has gateway refs
             observed.pool = observed.scheduler = TRUE if managed_pool else None
             await self._write(obj, observed, previous)
             return
@@ -193,6 +194,10 @@ class LlmController:
             await self._route_status(obj, route, observed, spec)
         await self._write(obj, observed, previous)
 
+    @staticmethod
+    def _referenced(spec: Obj, namespace: str) -> list[Key]:
+        return [(ref.get("namespace") or namespace, ref.get("name", "")) for ref in gateway_refs(spec)]
+
     def _find_config(self, namespace: str, name: str) -> Obj | None:
         return self.store.find(LLMINFERENCESERVICECONFIGS, namespace, name)
 
@@ -220,7 +225,7 @@ class LlmController:
             "False", NOT_SUPPORTED, "the router is not reconciled for a workload the local target cannot run"
         )
         observed.routes = skipped if router.get("route") is not None else None
-        observed.gateways = skipped if router.get("gateway") is not None else None
+        observed.gateways = skipped if gateway_refs(spec) else None
 
     async def _apply_children(self, obj: Obj, wanted: list[Obj]) -> None:
         namespace = obj["metadata"]["namespace"]
@@ -354,15 +359,10 @@ class LlmController:
         """Accept the route for each parent Gateway of the local gateway's class, and derive the addresses."""
         namespace = obj["metadata"]["namespace"]
         gateways: dict[Key, Obj] = {}
-        parents, programmed = [], True
+        parents = []
         for ref in route["spec"].get("parentRefs") or []:
             gw_key = (ref.get("namespace") or namespace, ref.get("name", ""))
             gateway = self.store.find(GATEWAYS, *gw_key)
-            ok = gateway is not None and any(
-                c.get("type") == "Programmed" and c.get("status") == "True"
-                for c in (gateway.get("status") or {}).get("conditions") or []
-            )
-            programmed = programmed and ok
             if gateway is not None:
                 gateways[gw_key] = gateway
             parents.append(
@@ -408,9 +408,12 @@ class LlmController:
             if accepted
             else Cond("False", "HTTPRoutesNotReady", "the HTTPRoute is not accepted by its parent Gateway")
         )
-        if (spec.get("router") or {}).get("gateway") is not None:
+        if gateway_refs(spec):  # GatewaysReady is KServe's only for referenced Gateways (cleared otherwise)
+            not_ready = [f"{k[0]}/{k[1]}" for k in self._referenced(spec, namespace) if not _programmed(self.store, k)]
             observed.gateways = (
-                TRUE if programmed else Cond("False", "GatewaysNotReady", "a parent Gateway is not Programmed")
+                Cond("False", "GatewaysNotReady", f"The following Gateways are not ready: {not_ready}")
+                if not_ready
+                else TRUE
             )
         observed.router["gateways"] = [
             {
@@ -468,6 +471,12 @@ class LlmController:
         replicas = [r for w in self.workloads.values() for r in w.replicas]
         self.workloads = {}
         await self.kubelet.stop_all(replicas)
+
+
+def _programmed(store: Store, key: Key) -> bool:
+    gateway = store.find(GATEWAYS, *key)
+    conditions = (gateway or {}).get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Programmed" and c.get("status") == "True" for c in conditions)
 
 
 def _owned_by(obj: Obj) -> Any:
