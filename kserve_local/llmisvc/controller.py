@@ -180,8 +180,10 @@ class LlmController:
             },
             "service": {"kind": "Service", "name": names["service"]},
         }
+        route = next((c for c in wanted if c["kind"] == "HTTPRoute"), None)
         if managed_pool:
             await self._scheduler(obj, names["scheduler"])
+            await self._pool_status(key[0], names["pool"], route)
             observed.pool = TRUE
             observed.scheduler = TRUE
             observed.workloads["scheduler"] = {"apiGroup": "apps", "kind": "Deployment", "name": names["scheduler"]}
@@ -189,7 +191,6 @@ class LlmController:
                 "inferencePool": {"name": names["pool"], "namespace": key[0]},
                 "service": {"name": names["epp"], "namespace": key[0]},
             }
-        route = next((c for c in wanted if c["kind"] == "HTTPRoute"), None)
         if route is not None:
             await self._route_status(obj, route, observed, spec)
         await self._write(obj, observed, previous)
@@ -334,6 +335,13 @@ class LlmController:
             "spec": {"containers": containers},
         }
         created = await self.store.create(PODS, namespace, pod)
+        log_path = self.kubelet.log_path(namespace, created["metadata"]["name"])
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(
+            "endpoint picker: the local target's scorers run in its gateway (kserve_local/ingress/picker.py): "
+            "prefix-cache 3, queue 2, kv-cache-utilization 2; the picked pod is returned in "
+            "x-gateway-destination-endpoint\n"
+        )
         created["status"] = {
             "phase": "Running",
             "podIP": "127.0.0.1",
@@ -354,6 +362,38 @@ class LlmController:
             ],
         }
         await self.store.replace(PODS, namespace, created["metadata"]["name"], created, "status")
+
+    async def _pool_status(self, namespace: str, name: str, route: Obj | None) -> None:
+        """The pool accepted by each Gateway its route attaches to, as the gateway's controller writes it."""
+        pool = self.store.find(INFERENCEPOOLS, namespace, name)
+        if pool is None:
+            return
+        generation = pool["metadata"].get("generation", 1)
+        parents = [
+            {
+                "parentRef": {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "Gateway",
+                    "name": ref.get("name", ""),
+                    "namespace": ref.get("namespace") or namespace,
+                },
+                "conditions": [
+                    {
+                        "type": kind,
+                        "status": "True",
+                        "reason": kind,
+                        "message": "",
+                        "observedGeneration": generation,
+                        "lastTransitionTime": now(),
+                    }
+                    for kind in ("Accepted", "ResolvedRefs")
+                ],
+            }
+            for ref in ((route or {}).get("spec") or {}).get("parentRefs") or []
+        ]
+        if _parents_seen(pool) != _parents_seen({"status": {"parents": parents}}):
+            pool["status"] = {"parents": parents}
+            await self.store.replace(INFERENCEPOOLS, namespace, name, pool, "status")
 
     async def _route_status(self, obj: Obj, route: Obj, observed: Observed, spec: Obj) -> None:
         """Accept the route for each parent Gateway of the local gateway's class, and derive the addresses."""
@@ -471,6 +511,14 @@ class LlmController:
         replicas = [r for w in self.workloads.values() for r in w.replicas]
         self.workloads = {}
         await self.kubelet.stop_all(replicas)
+
+
+def _parents_seen(obj: Obj) -> list[Any]:
+    """A route's or pool's parent status without its timestamps: what a rewrite would change."""
+    return [
+        (p.get("parentRef"), [(c.get("type"), c.get("status"), c.get("observedGeneration")) for c in p["conditions"]])
+        for p in (obj.get("status") or {}).get("parents") or []
+    ]
 
 
 def _programmed(store: Store, key: Key) -> bool:
