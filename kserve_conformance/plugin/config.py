@@ -85,6 +85,8 @@ class SuiteConfig:
     certification: bool = False
     cold_start_ceiling_s: float = 300.0  # the ColdStart check's bound on one request after scale to zero
     prometheus_url: str | None = None  # None: discover the cluster's Prometheus (cluster/monitoring.py)
+    llmisvc_model_uri: str | None = None  # None: the LLMInferenceService manifest's own spec.model.uri
+    llmisvc_model_name: str | None = None  # None: the manifest's own spec.model.name
     implementation: dict[str, str] = field(default_factory=dict)
 
     def service_entries(self) -> list[catalog.ServiceEntry]:
@@ -197,6 +199,8 @@ def build(config: pytest.Config) -> SuiteConfig:
         certification=config.getoption("kserve_certification"),
         cold_start_ceiling_s=errors.number("kserve-cold-start-ceiling"),
         prometheus_url=_prometheus_url(config.getoption("kserve_prometheus_url"), errors.problems),
+        llmisvc_model_uri=config.getoption("kserve_llmisvc_model_uri"),
+        llmisvc_model_name=config.getoption("kserve_llmisvc_model_name"),
         implementation={f: config.getoption(f"kserve_implementation_{f}") for f in IMPLEMENTATION_FIELDS},
     )
     if errors.problems:
@@ -253,7 +257,7 @@ def _services(selected: str | None, problems: list[str]) -> tuple[str, ...] | No
     if selected is None:
         return None
     wanted = tuple(s.strip() for s in selected.split(",") if s.strip())
-    known = [e.id for e in catalog.services()]
+    known = [e.id for e in catalog.services(every=True)]
     unknown = [s for s in wanted if s not in known]
     if unknown or not wanted:
         problems.append(
