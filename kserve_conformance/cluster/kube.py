@@ -68,6 +68,11 @@ def forbidden(err: ApiException, verb: str, what: str, namespace: str) -> SetupE
 
 
 class InferenceServices:
+    """One kind of KServe custom object in one namespace; ``cluster/llmisvc.py`` reuses it for
+    LLMInferenceService by naming another kind, version and plural."""
+
+    kind, group, version, plural = "InferenceService", GROUP, VERSION, PLURAL
+
     def __init__(self, api: client.ApiClient, namespace: str, progress: Progress | None = None) -> None:
         self.custom = client.CustomObjectsApi(api)
         self.core = client.CoreV1Api(api)
@@ -102,22 +107,30 @@ class InferenceServices:
         body["metadata"] = meta
         try:
             return json_object(
-                self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)
+                self.custom.create_namespaced_custom_object(self.group, self.version, self.namespace, self.plural, body)
             )
         except ApiException as err:
             if err.status == 403:
-                raise forbidden(err, "create", "inferenceservices", self.namespace) from err
+                raise forbidden(err, "create", self.plural, self.namespace) from err
             raise
 
     def get(self, name: str) -> Obj:
-        return json_object(self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name))
+        return json_object(
+            self.custom.get_namespaced_custom_object(self.group, self.version, self.namespace, self.plural, name)
+        )
 
     def patch(self, name: str, body: Obj) -> Obj:
         """A JSON merge patch (RFC 7386), as ``kubectl patch --type=merge``: ``null`` removes a field."""
         try:
             return json_object(
                 self.custom.patch_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, PLURAL, name, body, _content_type="application/merge-patch+json"
+                    self.group,
+                    self.version,
+                    self.namespace,
+                    self.plural,
+                    name,
+                    body,
+                    _content_type="application/merge-patch+json",
                 )
             )
         except ApiException as err:
@@ -138,10 +151,10 @@ class InferenceServices:
             try:
                 for event in w.stream(
                     self.custom.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
+                    self.group,
+                    self.version,
                     self.namespace,
-                    PLURAL,
+                    self.plural,
                     field_selector=f"metadata.name={name}",
                     resource_version=rv,
                     timeout_seconds=max(1, int(min(remaining, 30))),
@@ -149,7 +162,7 @@ class InferenceServices:
                     obj: Obj = event["object"]  # a custom object's watch event carries it as a dict
                     rv = obj["metadata"]["resourceVersion"]
                     if event["type"] == "DELETED":
-                        raise RuntimeError(f"InferenceService {name} was deleted while waiting for Ready")
+                        raise RuntimeError(f"{self.kind} {name} was deleted while waiting for Ready")
                     last = obj
                     report = describe_conditions(obj)
                     if report != last_report:
@@ -169,13 +182,13 @@ class InferenceServices:
                 if is_ready(last):
                     return last
         raise TimeoutError(
-            f"InferenceService {self.namespace}/{name} not Ready after {timeout_s:.0f}s: "
+            f"{self.kind} {self.namespace}/{name} not Ready after {timeout_s:.0f}s: "
             f"{describe_conditions(last)}{staleness(last)}"
         )
 
     def delete(self, name: str) -> None:
         try:
-            self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+            self.custom.delete_namespaced_custom_object(self.group, self.version, self.namespace, self.plural, name)
         except ApiException as err:
             if err.status != 404:
                 raise
@@ -183,7 +196,7 @@ class InferenceServices:
     def wait_gone(self, name: str, timeout_s: float) -> None:
         def still_there(obj: Any) -> str:
             return (
-                f"InferenceService {self.namespace}/{name} still present {timeout_s:.0f}s after deletion "
+                f"{self.kind} {self.namespace}/{name} still present {timeout_s:.0f}s after deletion "
                 f"(finalizers: {obj['metadata'].get('finalizers', [])})"
             )
 
@@ -191,7 +204,7 @@ class InferenceServices:
             lambda: self.get(name),
             lambda obj: str(obj["metadata"]["resourceVersion"]),
             still_there,
-            (self.custom.list_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL),
+            (self.custom.list_namespaced_custom_object, self.group, self.version, self.namespace, self.plural),
             name,
             timeout_s,
         )
