@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -47,6 +47,7 @@ class DataPlane:
     path_prefix: str = ""
     timeout_s: float = 30.0
     transport_retries: int = 3
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request (a routing header)
 
     def __post_init__(self) -> None:
         self.session = requests.Session()
@@ -55,7 +56,7 @@ class DataPlane:
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> Exchange:
         url = f"{self.base_url}{self.path_prefix}{path}"
-        sent = dict(headers or {})
+        sent = {**self.headers, **(headers or {})}
         if self.host:
             sent["Host"] = self.host
         for attempt in range(self.transport_retries + 1):
