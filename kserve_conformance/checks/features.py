@@ -31,6 +31,8 @@ class Feature(enum.StrEnum):
     SCALE_TO_ZERO = "ScaleToZero"  # minReplicas: 0 scales an idle predictor to zero, the activator holds requests
     AUTOSCALING = "Autoscaling"  # replicas follow load (KPA on concurrency in Knative mode, HPA on cpu in Standard)
     CUSTOM_METRIC_AUTOSCALING = "CustomMetricAutoscaling"  # KEDA scales a predictor on a Prometheus query
+    # KServe's LLMInferenceService (serving.kserve.io v1alpha1/v1alpha2) is installed: its CRD is served
+    LLM_INFERENCE_SERVICE = "LLMInferenceService"
     # Data plane: V1 and V2 (Open Inference Protocol)
     V1_FORM_BODY = "V1FormBody"  # a V1 JSON body sent with curl -d's form content type is read as JSON
     BINARY_TENSOR_DATA = "BinaryTensorData"  # the OIP binary_tensor_data extension: raw tensor bytes after JSON

@@ -30,7 +30,17 @@ from kserve_conformance.reporting.report import ConformanceReport
 FIXTURE_PLUGINS = tuple(
     f"kserve_conformance.fixtures.{name}"
     # in import order: a module is registered before any other one imports it (assertion rewriting)
-    for name in ("diagnostics", "cluster", "services", "openai", "lifecycle", "monitoring", "parametrize", "steps")
+    for name in (
+        "diagnostics",
+        "cluster",
+        "services",
+        "openai",
+        "lifecycle",
+        "monitoring",
+        "llmisvc",
+        "parametrize",
+        "steps",
+    )
 )
 PLUGGED_KEY = pytest.StashKey[bool]()
 MARKERS = (

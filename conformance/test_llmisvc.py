@@ -1,0 +1,145 @@
+"""KServe's LLMInferenceService: the walk-through performed, and its status held to its contract and its data plane.
+
+Opt-in (``--kserve-services=llmisvc-opt-125m``): one LLMInferenceService, the walk-through's
+(``genai-first-llmisvc.md``), applied and watched by ``fixtures/llmisvc.py``, judged by four
+checks. All are extended: LLMInferenceService is an optional, alpha component of KServe, which a
+cluster without it does not support (its CRD is not served). Quotes are from KServe's docs
+(``genai-first-llmisvc.md``, ``llmisvc-status.md``), checked word for word by
+``tests/unit/test_llmisvc_quotes.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kserve_conformance.checks.features import Feature
+from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
+from kserve_conformance.cluster import llmisvc_status as contract
+from kserve_conformance.cluster.llmisvc import STATUS_VERSION
+from kserve_conformance.dataplane import llmisvc as dp
+from kserve_conformance.fixtures import llmisvc_steps as steps
+from kserve_conformance.fixtures.llmisvc import LLMISVCDeployment
+
+pytestmark = pytest.mark.usefixtures("kserve_llmisvc")
+FEATURES = (Feature.LLM_INFERENCE_SERVICE,)
+
+
+@conformance(
+    "LLMISVCWalkthrough",
+    "The walk-through's LLMInferenceService is accepted, becomes Ready within the ready timeout and gets a URL "
+    "(status.url, else an address), and the walk-through's completion sent there through the gateway is answered "
+    "as the OpenAI reference's CreateCompletionResponse (object text_completion, the requested model, choices).",
+    spec='"Once the service is ready, test it with a completion request"; "Wait until the pod shows `Running` '
+    'status and all containers are ready"',
+    level=EXTENDED,
+    features=FEATURES,
+)
+def test_llmisvc_walkthrough(kserve_llmisvc: LLMISVCDeployment) -> None:
+    deployment = kserve_llmisvc
+    assert deployment.ready_at_s is not None, deployment.not_ready()
+    obj = deployment.current()
+    target = steps.service_target(deployment, obj)
+    assert target is not None, (
+        f"Ready, but the status has no URL: no status.url and no address that routes by path "
+        f"(addresses: {obj.get('status', {}).get('addresses')})"
+    )
+    exchange, seen = steps.served(deployment, target)
+    assert exchange is not None, f"the walk-through's completion via {target.describe()}: {seen}"
+    problems = dp.completion_problems(exchange, target.model)
+    assert not problems, f"the walk-through's completion via {target.describe()}: " + "; ".join(problems)
+
+
+@conformance(
+    "LLMISVCReadyContract",
+    "For the topology the service configures, every condition the status contract says is present is True, every "
+    "optional one it says is cleared is absent, and each aggregate (Ready, WorkloadsReady, RouterReady) is exactly "
+    "the conjunction of its present sub-conditions. A failure names each condition with its status and reason.",
+    spec='"The top-level `Ready` condition aggregates `WorkloadsReady` and `RouterReady` via the Knative '
+    '`LivingConditionSet` - it is True only when both are True."; "Optional conditions are cleared (removed) when '
+    'the feature is not configured, so they never block readiness."',
+    level=EXTENDED,
+    features=FEATURES,
+)
+def test_llmisvc_ready_contract(kserve_llmisvc: LLMISVCDeployment) -> None:
+    obj = kserve_llmisvc.current()
+    want = contract.expected(obj.get("spec", {}))
+    problems = contract.contract_problems(obj, obj.get("spec", {}))
+    assert not problems, f"the status breaks the contract for the topology {want.describe()}: " + "; ".join(problems)
+
+
+@conformance(
+    "LLMISVCAddresses",
+    "Once Ready, every status.addresses[] entry answers a completion for each model it lists (through the "
+    "model-routing header where its name ends in -model-routing); its origin names a Gateway API Gateway that "
+    "exists and is Programmed; its models list the qualified name publishers/<namespace>/models/<model>, and a "
+    "standard address the short name too; status.url is one of the addresses' URLs, and is set when an address "
+    "is public (gateway-external).",
+    spec='"Each address also carries a `models[]` list that surfaces the model names served through that '
+    'endpoint."; "**Standard addresses** list both the fully-qualified name and the short model name."; '
+    '"Each address carries an optional `origin` field (`ObjectReference`) identifying which Gateway produced it."',
+    level=EXTENDED,
+    features=FEATURES,
+)
+def test_llmisvc_addresses(kserve_llmisvc: LLMISVCDeployment) -> None:
+    deployment = kserve_llmisvc
+    assert deployment.ready_at_s is not None, deployment.not_ready()
+    if deployment.status_api.version != STATUS_VERSION:
+        not_supported(
+            Feature.LLM_INFERENCE_SERVICE,
+            f"the cluster serves no {STATUS_VERSION}, whose addresses carry origin and models",
+        )
+    status = deployment.current().get("status", {})
+    addresses = [a for a in status.get("addresses") or [] if isinstance(a, dict)]
+    assert addresses, "Ready, but status.addresses is empty"
+    problems = []
+    for address in addresses:
+        origin = contract.origin_problem(address)
+        problems.append(origin or steps.gateway_problem(deployment, address))
+        problems.append(contract.models_problem(address, deployment.namespace, deployment.model))
+        for target in deployment.address_targets(address):
+            exchange, seen = steps.served(deployment, target)
+            if exchange is None or not dp.serves(exchange):
+                problems.append(f"{target.describe()} does not serve model {target.model}: {seen}")
+    problems.append(contract.status_url_problem(status))
+    found = [p for p in problems if p]
+    assert not found, "; ".join(found)
+
+
+@conformance(
+    "LLMISVCStatusHonesty",
+    "The status and the data plane agree both ways: while Ready is True every URL the status names answers a "
+    "completion (within the consistency timeout), and once any of them (or the walk-through's path through the "
+    "ingress) answers one, Ready is True within the consistency timeout. A failure names the conditions that "
+    "disagree with the data plane (kserve/kserve#5986: Ready False while the data plane answers; kserve/kserve#5385: "
+    "an HTTPRoute without backends behind a Ready service).",
+    spec='"Both `WorkloadsReady` and `RouterReady` are True; the service is accepting traffic"; "If all conditions are '
+    "True but inference requests fail, the problem is usually at a layer the controller doesn't observe\"",
+    level=EXTENDED,
+    features=FEATURES,
+)
+def test_llmisvc_status_honesty(kserve_llmisvc: LLMISVCDeployment) -> None:
+    deployment = kserve_llmisvc
+    lag_s = deployment.timeouts.consistency_s
+    served = deployment.first_served
+    if served is not None:
+        late = deployment.ready_at_s is None or deployment.ready_at_s - served.at_s > lag_s
+        when = (
+            f"Ready came {deployment.ready_at_s - served.at_s:.0f}s later"
+            if deployment.ready_at_s is not None
+            else f"Ready was still not True {deployment.waited_s - served.at_s:.0f}s later, at the ready timeout"
+        )
+        assert not late, (
+            f"{served.target.describe()} answered a completion {served.at_s:.0f}s after apply ({served.answer[:200]}), "
+            f"but {when} (allowed: {lag_s:.0f}s): {contract.disagreeing(deployment.last)} disagree with the data plane"
+        )
+    if deployment.ready_at_s is None:
+        return  # never Ready and nothing answered: the status and the data plane agree (LLMISVCWalkthrough fails)
+    obj = deployment.current()
+    problems = []
+    for target in deployment.targets(obj, walkthrough=False):
+        exchange, seen = steps.served(deployment, target)
+        if exchange is None or not dp.serves(exchange):
+            problems.append(f"{target.describe()} answers {seen}")
+    assert not problems, (
+        f"{contract.claims(obj)} say the service accepts traffic, but within {lag_s:.0f}s: " + "; ".join(problems)
+    )

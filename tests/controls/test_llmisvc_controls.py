@@ -1,0 +1,65 @@
+"""LLMInferenceService negative controls: the llmisvc checks pass on the local target and fail on it broken.
+
+The family is opt-in (``--kserve-services=llmisvc-opt-125m``) and each run starts vLLM, so the
+faults share runs where they break different checks: an HTTPRoute without backends behind a Ready
+status (kserve/kserve#5385) fails the walk-through's completion and the status's honesty, and
+addresses that omit the served model's short name fail the addresses check, in one run; a Ready
+that stays False while the data plane answers (kserve/kserve#5986) fails the contract and the
+honesty the other way, in its own run (it waits out the ready timeout, so that is kept short).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.controls.runner import Run, run_suite
+
+pytestmark = [pytest.mark.generative, pytest.mark.vllm]
+
+SELECT = ("--kserve-services=llmisvc-opt-125m", "--kserve-consistency-timeout=10")
+ROUTING = "llmisvc-route-no-backends+llmisvc-models-missing"
+NEVER = "llmisvc-ready-never"
+# (faults joined by "+", check by short name, words its failure must contain)
+CONTROLS = [
+    (ROUTING, "LLMISVCWalkthrough", "the walk-through's completion via status.url"),
+    (ROUTING, "LLMISVCAddresses", "without ['facebook/opt-125m']"),
+    (ROUTING, "LLMISVCStatusHonesty", "say the service accepts traffic, but within 10s"),
+    (NEVER, "LLMISVCReadyContract", "MainWorkloadReady=False"),
+    (NEVER, "LLMISVCStatusHonesty", "but Ready was still not True"),
+]
+READY_TIMEOUT = {"": 600, ROUTING: 600, NEVER: 300}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """One suite run per fault set (the empty one: the healthy target), made when first asked for."""
+    cache: dict[str, Run] = {}
+
+    def run(faults: str) -> Run:
+        if faults not in cache:
+            cache[faults] = run_suite(
+                tmp_path_factory.mktemp("llmisvc"),
+                *SELECT,
+                f"--kserve-ready-timeout={READY_TIMEOUT[faults]}",
+                *(f"--kserve-local-fault={f}" for f in faults.split("+") if f),
+                "-k",
+                "llmisvc",
+                timeout_s=1200,
+            )
+        return cache[faults]
+
+    return run  # type: ignore[return-value]
+
+
+def test_the_healthy_target_passes_every_llmisvc_check(runs) -> None:
+    run = runs("")
+    ran = {v.check: v for v in run.verdicts.values() if v.check.startswith("LLMISVC")}
+    assert set(ran) == {c for _, c, _ in CONTROLS}, f"{sorted(ran)}\n{run.output[-3000:]}"
+    assert all(v.outcome == "passed" for v in ran.values()), {k: v.message[:1500] for k, v in ran.items()}
+    assert run.returncode == 0, run.output[-3000:]
+
+
+@pytest.mark.parametrize(("fault", "check", "words"), CONTROLS, ids=[f"{f}-{c}" for f, c, _ in CONTROLS])
+def test_llmisvc_check_fails_naming_the_defect(runs, fault: str, check: str, words: str) -> None:
+    verdict = runs(fault).failed(check)
+    assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"

@@ -1,0 +1,40 @@
+"""Every sentence the llmisvc checks quote is in KServe's LLMInferenceService docs, word for word.
+
+The checks of ``conformance/test_llmisvc.py`` (feature LLMInferenceService) quote the walk-through
+(``genai-first-llmisvc.md``) and the status reference (``llmisvc-status.md``). Each quoted span
+must occur in one of them, runs of whitespace read as one space: a paraphrase fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kserve_conformance.checks.features import Feature
+from tests.controls.test_every_check_has_a_control import all_checks
+
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)+)"')
+DOCS = ("genai-first-llmisvc.md", "llmisvc-status.md")
+
+
+def normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_llmisvc_checks_quote_kserves_docs(reference: Path) -> None:
+    corpus = "\n".join(normal((reference / "kserve" / "docs" / doc).read_text()) for doc in DOCS)
+    checks = {n: c for n, c in all_checks().items() if Feature.LLM_INFERENCE_SERVICE in c.features}
+    assert set(checks) == {"LLMISVCWalkthrough", "LLMISVCReadyContract", "LLMISVCAddresses", "LLMISVCStatusHonesty"}
+    missing = [
+        f"{name}: {quote!r}"
+        for name, check in checks.items()
+        for quote in QUOTED.findall(check.spec)
+        if normal(quote) not in corpus
+    ]
+    assert not missing, missing
+
+
+def test_a_paraphrase_is_not_found(reference: Path) -> None:
+    """The control: a quote the doc does not have is not in the corpus."""
+    corpus = normal((reference / "kserve" / "docs" / "llmisvc-status.md").read_text())
+    assert normal("Ready is True when the service serves") not in corpus
