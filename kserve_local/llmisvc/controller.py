@@ -263,8 +263,10 @@ class LlmController:
             names = children.names(key[1])
             current = Workload(key[1], key[0], names["workload"], wanted, digest, children.workload_labels(key[1]))
             self.workloads[key] = current
-        if len(current.replicas) != replicas:
-            asyncio.get_running_loop().create_task(self.kubelet.scale(obj, current, replicas))
+        if len(current.replicas) != replicas and (current.scaling is None or current.scaling.done()):
+            # One scaling at a time (a ReplicaSet's): a reconcile during a start must not start another.
+            current.scaling = asyncio.get_running_loop().create_task(self.kubelet.scale(obj, current, replicas))
+            current.scaling.add_done_callback(lambda _: self.enqueue(key))
         ready = len(current.ready_replicas())
         if Fault.LLMISVC_READY_NEVER in self.faults:
             observed.main = Cond(
@@ -495,6 +497,10 @@ class LlmController:
         """The workload's processes and pods gone; with ``everything``, every child object too."""
         workload = self.workloads.pop(key, None)
         if workload is not None:
+            if workload.scaling is not None and not workload.scaling.done():
+                workload.scaling.cancel()  # a replica it started is in workload.replicas, stopped below
+                with contextlib.suppress(asyncio.CancelledError):
+                    await workload.scaling
             replicas, workload.replicas = list(workload.replicas), []
             await asyncio.gather(*(self.kubelet.remove(workload, r) for r in replicas))
         namespace, name = key
@@ -508,6 +514,9 @@ class LlmController:
                     await _delete(self.store, resource, namespace, child["metadata"]["name"])
 
     async def shutdown(self) -> None:
+        for workload in self.workloads.values():
+            if workload.scaling is not None:
+                workload.scaling.cancel()
         replicas = [r for w in self.workloads.values() for r in w.replicas]
         self.workloads = {}
         await self.kubelet.stop_all(replicas)

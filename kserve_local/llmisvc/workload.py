@@ -108,6 +108,7 @@ class Workload:
     labels: dict[str, str]
     replicas: list[Replica] = field(default_factory=list)
     failure: str = ""  # why the last replica stopped or never started, for the condition's message
+    scaling: asyncio.Task[None] | None = field(default=None, repr=False)  # the kubelet's scale in progress
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
 
     @property
