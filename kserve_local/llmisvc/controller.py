@@ -457,6 +457,8 @@ class LlmController:
                 if not_ready
                 else TRUE
             )
+        for gw_key in gateways:
+            await self._count_attached(gw_key)
         observed.router["gateways"] = [
             {
                 "name": k[1],
@@ -480,6 +482,25 @@ class LlmController:
             for address in found:
                 address["models"] = [m for m in address["models"] if m["name"] != model]
         observed.addresses = found
+
+    async def _count_attached(self, gw_key: Key) -> None:
+        """The Gateway's listeners' ``attachedRoutes``: the HTTPRoutes whose parentRefs name it."""
+        gateway = self.store.find(GATEWAYS, *gw_key)
+        if gateway is None:
+            return
+        attached = sum(
+            1
+            for r in self.store.list(HTTPROUTES, copies=False)
+            if any(
+                (p.get("namespace") or r["metadata"]["namespace"], p.get("name")) == gw_key
+                for p in (r.get("spec") or {}).get("parentRefs") or []
+            )
+        )
+        listeners = (gateway.get("status") or {}).get("listeners") or []
+        if listeners and any(item.get("attachedRoutes") != attached for item in listeners):
+            for item in listeners:
+                item["attachedRoutes"] = attached
+            await self.store.replace(GATEWAYS, gw_key[0], gw_key[1], gateway, "status")
 
     async def _write(self, obj: Obj, observed: Observed, previous: Obj) -> None:
         written = status.write(observed, previous)
@@ -509,9 +530,16 @@ class LlmController:
             if everything or pod["metadata"]["labels"].get("pod-template-hash") != "epp":
                 await _delete(self.store, PODS, namespace, pod["metadata"]["name"])
         if everything:
+            parents = {
+                (p.get("namespace") or namespace, p.get("name", ""))
+                for r in self.store.list(HTTPROUTES, namespace, match)
+                for p in (r.get("spec") or {}).get("parentRefs") or []
+            }
             for resource in KINDS.values():
                 for child in self.store.list(resource, namespace, match):
                     await _delete(self.store, resource, namespace, child["metadata"]["name"])
+            for gw_key in parents:
+                await self._count_attached(gw_key)
 
     async def shutdown(self) -> None:
         for workload in self.workloads.values():
