@@ -328,7 +328,7 @@ class LocalTarget:
             self._rebuild_routes,
             hpa_downscale_stabilization_s=duration_s(args.hpa_downscale_stabilization),
         )
-        self.llm_controller = LlmController(self.store, self.state_dir, self.faults)
+        self.llm_controller = LlmController(self.store, self.state_dir, self.faults, self.controller.events)
         self.gateway = Gateway(GatewayFaults.of(self.faults), HttpRoutes(self.store))
 
     def _rebuild_routes(self) -> None:

@@ -80,9 +80,9 @@ def closed_port() -> int:
 
 
 class LlmController:
-    def __init__(self, store: Store, state_dir: Path, faults: Faults) -> None:
+    def __init__(self, store: Store, state_dir: Path, faults: Faults, events: Recorder | None = None) -> None:
         self.store, self.faults = store, faults
-        self.events = Recorder(store)
+        self.events = events or Recorder(store)  # share the target's: event names never collide
         self.kubelet = LlmKubelet(store, state_dir, faults, self.events)
         self.kubelet.hooks = Hooks(self)
         self.workloads: dict[Key, Workload] = {}
