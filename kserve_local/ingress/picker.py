@@ -13,8 +13,8 @@ scores every candidate and picks the highest weighted sum; its default profile w
 
 The load figures are the pods' own vLLM metrics, scraped from their ``/metrics`` when older than
 a refresh interval (EPP refreshes every 50 ms; 200 ms here); requests this gateway has in flight
-to a pod break ties. The picked endpoint is returned to the client in the same header, so a
-client can see which pod answered.
+to a pod break ties. The gateway also returns the header on the response (the protocol defines
+only the request side; this is the target's choice), so a client can see which pod answered.
 """
 
 from __future__ import annotations
