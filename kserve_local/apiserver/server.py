@@ -111,6 +111,8 @@ class ApiServer:
         app.router.add_get("/openapi/v3/{gv:.+}", self._openapi_v3)
         app.router.add_get("/api", self._core_versions)
         app.router.add_get("/apis", self._groups)
+        app.router.add_get("/apis/", self._groups)  # the kubernetes client's ApisApi asks this one
+        app.router.add_get("/apis/{group}", self._group)
         app.router.add_route("*", "/api/{version}{rest:(/.*)?}", self._core)
         app.router.add_route("*", "/apis/{group}/{version}{rest:(/.*)?}", self._grouped)
         return app
@@ -141,27 +143,33 @@ class ApiServer:
     async def _core_versions(self, _: web.Request) -> web.Response:
         return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
 
-    async def _groups(self, _: web.Request) -> web.Response:
+    def _api_groups(self) -> dict[str, Obj]:
+        """Each served group as kube-apiserver describes it in an APIGroup, by name."""
         groups: dict[str, list[str]] = {}
         for r in self.resources:
             if r.group and r.version not in groups.get(r.group, []):
                 groups.setdefault(r.group, []).append(r.version)
         for versions in groups.values():  # kube-apiserver's order: GA, then beta, then alpha, newest first
             versions.sort(key=version_priority)
-        return web.json_response(
-            {
-                "kind": "APIGroupList",
-                "apiVersion": "v1",
-                "groups": [
-                    {
-                        "name": g,
-                        "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
-                        "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
-                    }
-                    for g, vs in sorted(groups.items())
-                ],
+        return {
+            g: {
+                "name": g,
+                "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
             }
+            for g, vs in sorted(groups.items())
+        }
+
+    async def _groups(self, _: web.Request) -> web.Response:
+        return web.json_response(
+            {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(self._api_groups().values())}
         )
+
+    async def _group(self, request: web.Request) -> web.Response:
+        found = self._api_groups().get(request.match_info["group"])
+        if found is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return web.json_response({"kind": "APIGroup", "apiVersion": "v1", **found})
 
     def _crds(self) -> dict[str, Obj]:
         crds = next((r for r in self.store.resources if r.plural == "customresourcedefinitions"), None)

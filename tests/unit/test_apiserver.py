@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from aiohttp import web
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
@@ -194,3 +195,16 @@ def test_discovery_lists_inferenceservices(api: client.ApiClient) -> None:
     resources = client.CustomObjectsApi(api).get_api_resources(G, V)
     assert "inferenceservices" in [r.name for r in resources.resources]
     assert client.VersionApi(api).get_code().minor == "36"
+
+
+def test_discovery_answers_the_group_list_and_each_group(api: client.ApiClient) -> None:
+    """``ApisApi().get_api_versions()`` asks ``/apis/`` (trailing slash); one group is ``/apis/GROUP``."""
+    groups = {g.name: g for g in client.ApisApi(api).get_api_versions().groups}
+    preferred = groups[G].preferred_version
+    assert preferred is not None and preferred.group_version == f"{G}/{V}"
+    host = api.configuration.host
+    one = requests.get(f"{host}/apis/{G}", timeout=10).json()
+    assert one["kind"] == "APIGroup" and one["name"] == G
+    assert {"groupVersion": f"{G}/{V}", "version": V} in one["versions"]
+    missing = requests.get(f"{host}/apis/no.such.group", timeout=10)
+    assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
