@@ -29,6 +29,7 @@ import yaml
 from aiohttp import web
 
 from kserve_local import faults as fault_catalog
+from kserve_local import serviceaccounts
 from kserve_local.apiserver.resources import (
     BY_KIND,
     INFERENCESERVICES,
@@ -387,6 +388,7 @@ class LocalTarget:
         await self._seed(gw_port)
         controller = loop.create_task(self.controller.run())
         llm_controller = loop.create_task(self.llm_controller.run())
+        service_accounts = loop.create_task(serviceaccounts.run(self.store))
         if Fault.NO_KSERVE not in self.faults:
             kserve_install.follow(self.store, controller)  # its pod is Ready while it runs
         watchdog = loop.create_task(self._watch_parent(stop))
@@ -403,6 +405,7 @@ class LocalTarget:
         finally:
             controller.cancel()
             llm_controller.cancel()
+            service_accounts.cancel()
             watchdog.cancel()
             if monitoring is not None:
                 await monitoring.stop()

@@ -78,8 +78,11 @@ CONVERTED = {
         conversion.to_v1alpha2,
     ),
 }
+# The ServiceAccount controller creates "default" in each namespace (kserve_local/serviceaccounts.py).
+SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount", namespaced=True, short_names=("sa",))
 RESOURCES = (
     NAMESPACES,
+    SERVICEACCOUNTS,
     Resource("", "v1", "pods", "Pod", namespaced=True, status_subresource=True, short_names=("po",)),
     Resource("", "v1", "events", "Event", namespaced=True, short_names=("ev",)),
     Resource("", "v1", "configmaps", "ConfigMap", namespaced=True, short_names=("cm",)),
