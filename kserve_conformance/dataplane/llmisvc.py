@@ -5,8 +5,11 @@ addresses with a path (``/<namespace>/<name>``) or none (model routing). The wal
 them from outside as they are "if you have external LB", else through a port-forward to the
 Gateway's Service with the path alone. The suite does the same: a URL whose host answers a TCP
 connect from here (or all of them, with ``--kserve-resolvable-domain``) is requested as it is;
-otherwise through the ingress the suite found (the Gateway's address or its own port-forward,
-``cluster/ingress.py``), with the URL's host in the Host header, as for InferenceServices.
+so is one whose host refuses the connection (a host answered: nothing listens on that port, so
+the URL as written does not serve, and going round it would hide that); otherwise (no route, no
+answer, a name that does not resolve here) through the ingress the suite found (the Gateway's
+address or its own port-forward, ``cluster/ingress.py``), with the URL's host in the Host
+header, as for InferenceServices.
 
 A model-routing address (``...-model-routing``) answers only with the model-routing header
 naming the model (KServe's e2e sends ``X-Gateway-Model-Name``); its requests carry it.
@@ -39,8 +42,9 @@ class Route:
         return self.url if self.host is None else f"{self.url} (through the ingress {self.base_url}, Host {self.host})"
 
 
-def answers_tcp(url: str, timeout_s: float) -> bool:
-    """Whether the URL's host and port accept a TCP connection from here within ``timeout_s``."""
+def reachable(url: str, timeout_s: float) -> bool:
+    """Whether the URL's host answers a TCP connect from here within ``timeout_s``, accepting or
+    refusing it; False when there is no answer, no route or no such name from here."""
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname:
         return False
@@ -48,6 +52,8 @@ def answers_tcp(url: str, timeout_s: float) -> bool:
     try:
         with socket.create_connection((parts.hostname, port), timeout=timeout_s):
             return True
+    except ConnectionRefusedError:
+        return True
     except OSError:
         return False
 

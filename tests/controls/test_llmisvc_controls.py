@@ -3,7 +3,8 @@
 The family is opt-in (``--kserve-services=llmisvc-opt-125m``) and each run starts vLLM, so the
 faults share runs where they break different checks: an HTTPRoute without backends behind a Ready
 status (kserve/kserve#5385) fails the walk-through's completion and the status's honesty, and
-addresses that omit the served model's short name fail the addresses check, in one run; a Ready
+addresses that omit the served model's short name, or name a port nothing listens on (status.url
+left right, so no longer one of them), fail the addresses check, in one run; a Ready
 that stays False while the data plane answers (kserve/kserve#5986) fails the contract and the
 honesty the other way, in its own run (it waits out the ready timeout, so that is kept short).
 """
@@ -17,12 +18,14 @@ from tests.controls.runner import Run, run_suite
 pytestmark = [pytest.mark.generative, pytest.mark.vllm]
 
 SELECT = ("--kserve-services=llmisvc-opt-125m", "--kserve-consistency-timeout=10")
-ROUTING = "llmisvc-route-no-backends+llmisvc-models-missing"
+ROUTING = "llmisvc-route-no-backends+llmisvc-models-missing+llmisvc-address-unreachable"
 NEVER = "llmisvc-ready-never"
 # (faults joined by "+", check by short name, words its failure must contain)
 CONTROLS = [
     (ROUTING, "LLMISVCWalkthrough", "the walk-through's completion via status.url"),
     (ROUTING, "LLMISVCAddresses", "without ['facebook/opt-125m']"),
+    (ROUTING, "LLMISVCAddresses", "is none of the addresses' URLs"),
+    (ROUTING, "LLMISVCAddresses", "transport error ConnectionError"),
     (ROUTING, "LLMISVCStatusHonesty", "say the service accepts traffic, but within 10s"),
     (NEVER, "LLMISVCReadyContract", "MainWorkloadReady=False"),
     (NEVER, "LLMISVCStatusHonesty", "but Ready was still not True"),
@@ -59,7 +62,9 @@ def test_the_healthy_target_passes_every_llmisvc_check(runs) -> None:
     assert run.returncode == 0, run.output[-3000:]
 
 
-@pytest.mark.parametrize(("fault", "check", "words"), CONTROLS, ids=[f"{f}-{c}" for f, c, _ in CONTROLS])
+@pytest.mark.parametrize(
+    ("fault", "check", "words"), CONTROLS, ids=[f"{c}-{i}" for i, (_, c, _) in enumerate(CONTROLS)]
+)
 def test_llmisvc_check_fails_naming_the_defect(runs, fault: str, check: str, words: str) -> None:
     verdict = runs(fault).failed(check)
     assert words in verdict.message, f"{check} failed, but not saying {words!r}:\n{verdict.message[:2000]}"
