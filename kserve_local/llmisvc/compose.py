@@ -153,24 +153,40 @@ def context(llmisvc: Obj, global_config: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _lookup_config(find: Callable[[str, str], Obj | None], namespace: str, name: str) -> tuple[Obj, str]:
+    for ns in dict.fromkeys((namespace, SYSTEM_NAMESPACE)):
+        config = find(ns, name)
+        if config is not None:
+            return config, ns
+    raise ConfigNotFound(
+        f"LLMInferenceServiceConfig '{name}' not found in namespaces [{namespace}, {SYSTEM_NAMESPACE}]"
+    )
+
+
 def compose(llmisvc: Obj, find: Callable[[str, str], Obj | None], global_config: dict[str, str]) -> Composed:
-    """The merged, rendered spec; ``find(namespace, name)`` reads an LLMInferenceServiceConfig."""
+    """The merged, rendered spec; ``find(namespace, name)`` reads an LLMInferenceServiceConfig.
+
+    The shape that picks the well-known presets is the spec with its ``baseRefs`` merged over it,
+    as KServe's controller resolves it first "so that we know what's Enabled": a ``router.route``
+    or ``router.scheduler`` that only a baseRef sets still gets its preset. The model's name the
+    templates see is that resolved spec's too.
+    """
     namespace = llmisvc["metadata"]["namespace"]
     spec = llmisvc.get("spec") or {}
-    refs = [(name, "Preset") for name in well_known(spec)]
-    refs += [(ref.get("name", ""), "UserRef") for ref in spec.get("baseRefs") or []]
+    user = [
+        (ref.get("name", ""), *_lookup_config(find, namespace, ref.get("name", "")))
+        for ref in spec.get("baseRefs") or []
+    ]
+    shape = spec
+    for _, config, _ in user:
+        shape = merge(shape, config.get("spec") or {})
+    presets = [(name, *_lookup_config(find, namespace, name)) for name in well_known(shape)]
     merged: Obj = {}
     applied = []
-    ctx = context(llmisvc, global_config)
-    for name, source in refs:
-        for ns in dict.fromkeys((namespace, SYSTEM_NAMESPACE)):
-            config = find(ns, name)
-            if config is not None:
-                break
-        else:
-            raise ConfigNotFound(
-                f"LLMInferenceServiceConfig '{name}' not found in namespaces [{namespace}, {SYSTEM_NAMESPACE}]"
-            )
+    model_name = (shape.get("model") or {}).get("name")
+    resolved = {**llmisvc, "spec": {**spec, "model": {**(spec.get("model") or {}), "name": model_name}}}
+    ctx = context(resolved if model_name else llmisvc, global_config)
+    for (name, config, ns), source in [*((p, "Preset") for p in presets), *((u, "UserRef") for u in user)]:
         merged = merge(merged, render(config.get("spec") or {}, ctx))
         applied.append({"name": name, "namespace": ns, "source": source})
     own = {k: v for k, v in spec.items() if k != "baseRefs"}

@@ -165,6 +165,27 @@ def test_base_refs_resolve_in_the_service_namespace_first_and_missing_ones_are_n
         compose.compose(obj, finder(), GLOBAL)
 
 
+def test_a_router_set_only_by_a_base_ref_gets_its_presets() -> None:
+    """KServe merges the baseRefs first to learn the shape, as KServe's llmisvc e2e configs rely on."""
+    router = {"spec": {"router": {"scheduler": {}, "route": {}, "gateway": {}}}}
+    model = {"spec": {"model": {"uri": "hf://facebook/opt-125m", "name": "facebook/opt-125m"}}}
+    obj = service(baseRefs=[{"name": "router-managed"}, {"name": "model"}])
+    del obj["spec"]["model"]
+    found = finder({("team", "router-managed"): router, ("team", "model"): model})
+    composed = compose.compose(obj, found, GLOBAL)
+    assert [(a["name"], a["source"]) for a in composed.applied] == [
+        (compose.TEMPLATE, "Preset"),
+        (compose.SCHEDULER, "Preset"),
+        (compose.ROUTER_ROUTE, "Preset"),
+        ("router-managed", "UserRef"),
+        ("model", "UserRef"),
+    ]
+    route = composed.spec["router"]["route"]["http"]["spec"]
+    assert route["parentRefs"][0]["name"] == "kserve-ingress-gateway" and route["rules"]
+    main = composed.spec["template"]["containers"][0]
+    assert "publishers/team/models/facebook/opt-125m" in main["command"], "the baseRef's model name is rendered"
+
+
 def test_child_names_stay_within_a_dns_label() -> None:
     assert compose.child_name("opt", "-kserve") == "opt-kserve"
     long = compose.child_name("x" * 60, "-inference-pool")
