@@ -8,6 +8,7 @@ pod does not spend its start-up budget on it; runs without generative services n
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -117,17 +118,25 @@ class LocalTargetProcess:
         return self.state_dir / "kubeconfig"
 
     def stop(self) -> None:
-        """SIGTERM lets the target stop its model servers; SIGKILL the whole group if it hangs."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGTERM lets the target stop its model servers; SIGKILL the whole group if it hangs.
+
+        A Ctrl-C while it stops (a second one, or pytest-xdist stopping its workers) must not
+        leave the target running or its state directory behind: the group is killed and the
+        directory removed on the way out, whatever interrupted the wait.
+        """
+        try:
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(STOP_GRACE_S)
+        finally:
+            if self.process is not None and self.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
 
 
 class LocalProvider:
