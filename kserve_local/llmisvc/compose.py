@@ -9,7 +9,8 @@ zero value (``""``, ``0``, ``false``, null) never overwrites and containers (and
 items) merge by name. A config is looked up in the service's namespace first, then in KServe's
 (``kserve``); one found in neither is ``ConfigNotFound``. Templates in the configs
 (``{{ .ObjectMeta.Name }}``, ``{{ ChildName .ObjectMeta.Name `-suffix` }}``,
-``{{ .Spec.Model.Name }}``, ``{{ .GlobalConfig.X }}``) are rendered for the service.
+``{{ .Spec.Model.Name }}``, ``{{ .GlobalConfig.X }}``, ``{{ if .GlobalConfig.X }}...{{ end }}`` with
+an empty value false, as Go's) are rendered for the service.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ DECODE_WORKER_DP = "kserve-config-llm-decode-worker-data-parallel"
 SCHEDULER, ROUTER_ROUTE = "kserve-config-llm-scheduler", "kserve-config-llm-router-route"
 ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 CHILD_NAME = re.compile(r"ChildName\s+(\S+)\s+`([^`]*)`")
+# {{ if .Chain }}...{{ else }}...{{ end }}, not nested; applied after the {{- and -}} trims.
+CONDITIONAL = re.compile(r"\{\{\s*if\s+(\.\S+)\s*\}\}(.*?)(?:\{\{\s*else\s*\}\}(.*?))?\{\{\s*end\s*\}\}", re.S)
+TRIM_LEFT, TRIM_RIGHT = re.compile(r"\s*\{\{-\s"), re.compile(r"\s-\}\}\s*")
 MAX_NAME = 63  # a DNS label: what kmeta.ChildName keeps a child's name within
 
 
@@ -115,7 +119,9 @@ def render(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [render(v, context) for v in value]
     if isinstance(value, str) and "{{" in value:
-        return ACTION.sub(lambda m: _evaluate(m.group(1), context), value)
+        text = TRIM_RIGHT.sub(" }}", TRIM_LEFT.sub("{{ ", value))
+        text = CONDITIONAL.sub(lambda m: m.group(2) if _lookup(m.group(1), context) else m.group(3) or "", text)
+        return ACTION.sub(lambda m: _evaluate(m.group(1), context), text)
     return value
 
 

@@ -186,6 +186,20 @@ def test_a_router_set_only_by_a_base_ref_gets_its_presets() -> None:
     assert "publishers/team/models/facebook/opt-125m" in main["command"], "the baseRef's model name is rendered"
 
 
+def test_conditionals_render_as_go_s_with_an_empty_value_false() -> None:
+    """KServe's llmisvc e2e simulator config passes TLS flags only ``{{ if .GlobalConfig.EnableTLS }}``."""
+    tls = "{{ if .GlobalConfig.EnableTLS }}--ssl-certfile{{- end }}"
+    scheme = "{{ if .GlobalConfig.EnableTLS }}HTTPS{{else}}HTTP{{- end }}"
+    ctx = compose.context(service(), GLOBAL)
+    assert compose.render([tls, scheme, "--model {{ .Spec.Model.Name }}"], ctx) == [
+        "",
+        "HTTP",
+        "--model facebook/opt-125m",
+    ]
+    on = compose.context(service(), {**GLOBAL, "EnableTLS": "true"})
+    assert compose.render([tls, scheme], on) == ["--ssl-certfile", "HTTPS"]
+
+
 def test_child_names_stay_within_a_dns_label() -> None:
     assert compose.child_name("opt", "-kserve") == "opt-kserve"
     long = compose.child_name("x" * 60, "-inference-pool")
