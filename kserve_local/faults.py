@@ -141,6 +141,22 @@ class Fault(enum.Enum):
         "",
         "an LLMInferenceService's status.addresses[].models omit the served model name (spec.model.name)",
     )
+    LLMISVC_STOP_IGNORED = (
+        "llmisvc-stop-ignored",
+        Component.CONTROLLER,
+        "",
+        "",
+        'an LLMInferenceService\'s stop annotation (serving.kserve.io/stop: "true") changes nothing: it stays '
+        "Ready and keeps serving",
+    )
+    LLMISVC_CONVERSION_LOSSY = (
+        "llmisvc-conversion-lossy",
+        Component.CONTROLLER,
+        "",
+        "",
+        "KServe's conversion webhook drops an LLMInferenceService's metadata.labels in v1alpha1, so a read "
+        "through v1alpha1 shows none and a write through it stores none",
+    )
     METRICS_ENDPOINT_404 = (
         "metrics-endpoint-404",
         Component.CONTROLLER,

@@ -32,6 +32,7 @@ from kserve_local import faults as fault_catalog
 from kserve_local import serviceaccounts
 from kserve_local.apiserver.resources import (
     BY_KIND,
+    CONVERTED,
     INFERENCESERVICES,
     RESOURCES,
     crd_object,
@@ -54,6 +55,7 @@ from kserve_local.kserve.config import DEFAULT_DOMAIN_TEMPLATE, DEFAULT_INGRESS_
 from kserve_local.kserve.controller import Controller
 from kserve_local.kserve.runtimes import SEED
 from kserve_local.kserve.storage import StorageMap
+from kserve_local.llmisvc import conversion
 from kserve_local.llmisvc import install as llmisvc_install
 from kserve_local.llmisvc.controller import LlmController
 from kserve_local.models.standins import build_standins
@@ -372,7 +374,10 @@ class LocalTarget:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         # Open watches would otherwise hold a graceful shutdown for aiohttp's default minute.
-        api = web.AppRunner(ApiServer(self.store, self.controller.pod_log).app(), access_log=None, shutdown_timeout=1.0)
+        converted = conversion.webhook(CONVERTED, self.faults)
+        api = web.AppRunner(
+            ApiServer(self.store, self.controller.pod_log, converted).app(), access_log=None, shutdown_timeout=1.0
+        )
         gw = web.AppRunner(self.gateway.app(), access_log=None, shutdown_timeout=1.0)
         await api.setup()
         await gw.setup()

@@ -153,6 +153,7 @@ class LlmController:
             await self._write(obj, observed, previous)
             return
         stopped = (obj["metadata"].get("annotations") or {}).get(STOP) == "true"
+        stopped = stopped and Fault.LLMISVC_STOP_IGNORED not in self.faults
         if stopped:
             await self._teardown(key, everything=True)
             observed.stopped = True

@@ -13,12 +13,19 @@ conversion of the fields whose shape differs between the two CRDs:
   ``status.workloads``, ``status.router.group``, ``spec.kvCacheOffloading``,
   ``spec.model.confidential``) is left out of a v1alpha1 answer, as the v1alpha1 schema has no
   place for it.
+
+``webhook`` is the conversion as the API server calls it: these functions, or with the
+``llmisvc-conversion-lossy`` fault a v1alpha1 view that loses ``metadata.labels`` (so a v1alpha1
+read shows none and writing that read back stores none).
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from kserve_local.faults import Fault, Faults
 
 Obj = dict[str, Any]
 GROUP = "serving.kserve.io"
@@ -101,3 +108,26 @@ def to_v1alpha1(obj: Obj) -> Obj:
             address.pop("origin", None)
             address.pop("models", None)
     return out
+
+
+Convert = Callable[[Obj], Obj]
+View = TypeVar("View")
+
+
+def without_labels(obj: Obj) -> Obj:
+    """The ``llmisvc-conversion-lossy`` fault's v1alpha1 view: ``to_v1alpha1`` with ``metadata.labels`` lost."""
+    out = to_v1alpha1(obj)
+    out.get("metadata", {}).pop("labels", None)
+    return out
+
+
+def webhook(
+    converted: Mapping[View, tuple[View, Convert, Convert]], faults: Faults
+) -> dict[View, tuple[View, Convert, Convert]]:
+    """The served views' conversions, with the ``llmisvc-conversion-lossy`` fault's in place of ``to_v1alpha1``."""
+    if Fault.LLMISVC_CONVERSION_LOSSY not in faults:
+        return dict(converted)
+    return {
+        view: (stored, without_labels if to_view is to_v1alpha1 else to_view, to_stored)
+        for view, (stored, to_view, to_stored) in converted.items()
+    }
