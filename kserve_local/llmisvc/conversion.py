@@ -5,7 +5,8 @@ conversion of the fields whose shape differs between the two CRDs:
 
 - v1alpha1 ``spec.model.criticality`` has no v1alpha2 field: it is kept in the annotation
   ``internal.serving.kserve.io/model-criticality`` (as KServe's conversion and its e2e do), and
-  restored from it;
+  restored from it; the LoRA adapters' ``criticality`` likewise, in
+  ``internal.serving.kserve.io/lora-criticalities`` as a JSON object from each adapter's index;
 - the scheduler's pool spec: v1alpha1 ``extensionRef`` (``portNumber``) and ``targetPortNumber``
   with a plain label map ``selector`` are v1alpha2's ``endpointPickerRef`` (``port.number``),
   ``targetPorts[].number`` and ``selector.matchLabels`` (the Inference Extension's v1 pool);
@@ -21,7 +22,9 @@ read shows none and writing that read back stores none).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -30,6 +33,7 @@ from kserve_local.faults import Fault, Faults
 Obj = dict[str, Any]
 GROUP = "serving.kserve.io"
 CRITICALITY = "internal.serving.kserve.io/model-criticality"
+LORA_CRITICALITIES = "internal.serving.kserve.io/lora-criticalities"
 V1ALPHA2_ONLY_SPEC = ("kvCacheOffloading",)
 V1ALPHA2_ONLY_MODEL = ("confidential",)
 V1ALPHA2_ONLY_STATUS = ("appliedConfigs", "workloads")
@@ -53,6 +57,13 @@ def to_v1alpha2(obj: Obj) -> Obj:
     criticality = model.pop("criticality", None)
     if criticality:
         out.setdefault("metadata", {}).setdefault("annotations", {})[CRITICALITY] = str(criticality)
+    adapters = (model.get("lora") or {}).get("adapters") or []
+    by_index = {str(i): str(a.pop("criticality")) for i, a in enumerate(adapters) if a.get("criticality")}
+    for adapter in adapters:
+        adapter.pop("criticality", None)
+    if by_index:
+        annotation = json.dumps(by_index, separators=(",", ":"), sort_keys=True)
+        out.setdefault("metadata", {}).setdefault("annotations", {})[LORA_CRITICALITIES] = annotation
     for pool in _pools(spec):
         ref = pool.pop("extensionRef", None)
         if isinstance(ref, dict):
@@ -82,6 +93,13 @@ def to_v1alpha1(obj: Obj) -> Obj:
     criticality = annotations.pop(CRITICALITY, None)
     if criticality and isinstance(model, dict):
         model["criticality"] = criticality
+    lora = annotations.pop(LORA_CRITICALITIES, None)
+    if lora and isinstance(model, dict):
+        with contextlib.suppress(ValueError):  # KServe drops an annotation it cannot read
+            by_index = json.loads(lora)
+            for i, adapter in enumerate((model.get("lora") or {}).get("adapters") or []):
+                if isinstance(by_index, dict) and by_index.get(str(i)):
+                    adapter["criticality"] = by_index[str(i)]
     if "annotations" in out.get("metadata", {}) and not annotations:
         out["metadata"].pop("annotations")
     for pool in _pools(spec):

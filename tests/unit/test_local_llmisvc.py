@@ -54,6 +54,27 @@ def finder(extra: dict[tuple[str, str], Obj] | None = None) -> Any:
 
 
 # --- conversion ------------------------------------------------------------------------------
+def test_lora_adapters_criticality_is_kept_by_index_across_versions() -> None:
+    """As KServe's conversion keeps it (and its e2e test_lora_criticality_preservation reads it)."""
+    adapters = [
+        {"uri": "hf://a-1", "name": "a-1", "criticality": "Standard"},
+        {"uri": "hf://a-2", "name": "a-2"},
+        {"uri": "hf://a-3", "name": "a-3", "criticality": "Sheddable"},
+    ]
+    v1alpha1 = {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "LLMInferenceService",
+        "metadata": {"name": "x", "namespace": "n"},
+        "spec": {"model": {"uri": "hf://a/b", "lora": {"adapters": adapters}}},
+    }
+    stored = conversion.to_v1alpha2(v1alpha1)
+    assert stored["metadata"]["annotations"] == {conversion.LORA_CRITICALITIES: '{"0":"Standard","2":"Sheddable"}'}
+    assert all("criticality" not in a for a in stored["spec"]["model"]["lora"]["adapters"])
+    back = conversion.to_v1alpha1(stored)
+    assert back["spec"]["model"]["lora"]["adapters"] == adapters
+    assert "annotations" not in back["metadata"]
+
+
 def test_v1alpha1_criticality_and_pool_fields_survive_the_round_trip() -> None:
     v1alpha1 = {
         "apiVersion": "serving.kserve.io/v1alpha1",
