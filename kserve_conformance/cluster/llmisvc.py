@@ -32,6 +32,8 @@ GATEWAY_GROUP, GATEWAY_VERSION = "gateway.networking.k8s.io", "v1"
 # Labels KServe puts on an LLMInferenceService's pods and router objects (llmisvc-status.md, "Troubleshooting").
 PART_OF = "app.kubernetes.io/part-of=llminferenceservice"
 ROUTER = "app.kubernetes.io/component=llminferenceservice-router"
+WORKLOAD = "kserve.io/component=workload"  # the model server's pods (not the router's scheduler)
+STOP = "serving.kserve.io/stop"  # llmisvc-status.md: force-stopped "via annotation `serving.kserve.io/stop: "true"`"
 
 
 def served_versions(api: client.ApiClient) -> list[str]:
@@ -70,6 +72,20 @@ class LLMInferenceServices(InferenceServices):
 
     def in_version(self, version: str) -> LLMInferenceServices:
         return LLMInferenceServices(self.api, self.namespace, version, self.progress)
+
+    def replace(self, name: str, body: Obj) -> Obj:
+        """A PUT of the whole object in this version (``kubectl replace``)."""
+        return json_object(
+            self.custom.replace_namespaced_custom_object(
+                self.group, self.version, self.namespace, self.plural, name, body
+            )
+        )
+
+    def workload_pods(self, name: str) -> list[str]:
+        """The names of the service's model-server pods (KServe's labels)."""
+        selector = f"app.kubernetes.io/name={name},{PART_OF},{WORKLOAD}"
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector=selector)
+        return sorted(p.metadata.name for p in pods.items if p.metadata is not None and p.metadata.name)
 
     def diagnostics(self, name: str, log_lines: int = 50) -> dict[str, str]:
         """The object (with every condition's status, reason and message), its events, its pods and the

@@ -186,3 +186,20 @@ def claims(obj: Obj) -> str:
     found = conditions(obj)
     router = ["Ready", "RouterReady", *CONTRACT["rollup"]["RouterReady"]]
     return ", ".join(say(found[t]) for t in router if t in found) or "no conditions"
+
+
+# --- stopped ---------------------------------------------------------------------------------
+
+STOPPED = "Stopped"  # the reason of "Any workload condition" and "Any router condition" of a stopped service
+
+
+def stopped_problem(obj: Obj) -> str | None:
+    """Why the status does not say stopped: Ready must be False, and some condition's reason ``Stopped``
+    (Ready's own, or a workload or router condition's, as KServe's stop e2e accepts)."""
+    found = conditions(obj)
+    ready = found.get("Ready")
+    if ready is None or ready.get("status") != "False":
+        return f"Ready is {say(ready) if ready else 'absent'}, not False"
+    if not any(c.get("reason") == STOPPED for c in found.values()):
+        return f"no condition has reason {STOPPED}: " + ", ".join(say(c) for _, c in sorted(found.items()))
+    return None
