@@ -125,6 +125,8 @@ def route(llmisvc: Obj, spec: Obj, managed_pool: bool) -> Obj:
                 "kind": "Gateway",
                 "name": ref.get("name", ""),
                 **({"namespace": ref["namespace"]} if ref.get("namespace") else {}),
+                # a named listener: the route attaches to it alone (without one, to every listener)
+                **({"sectionName": ref["sectionName"]} if ref.get("sectionName") else {}),
             }
             for ref in refs
         ]

@@ -241,6 +241,24 @@ def test_children_without_a_scheduler_route_to_the_workload_service() -> None:
     assert backends == {"Service"}
 
 
+def test_the_managed_route_attaches_to_the_named_listener_of_a_gateway_ref() -> None:
+    """A gateway ref's sectionName is the route's parentRef's (KServe's test_gateway_section_name)."""
+    refs = [{"name": "gw-1", "namespace": "team", "sectionName": "http"}, {"name": "gw-2"}]
+    obj = service(router={"gateway": {"refs": refs}, "route": {}})
+    composed = compose.compose(obj, finder(), GLOBAL)
+    route = children.route(obj, composed.spec, managed_pool=False)
+    assert route["spec"]["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "gw-1",
+            "namespace": "team",
+            "sectionName": "http",
+        },
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw-2"},
+    ]
+
+
 def test_the_workload_runs_vllm_images_only() -> None:
     obj = service(router={})
     composed = compose.compose(obj, finder(), GLOBAL)
