@@ -20,6 +20,7 @@ from tests.envs import EnvError, ensure
 E2E_DIR = REFERENCE / "kserve" / "e2e"
 EXPECTED = upstream.Expectations.load()
 GENERATIVE = upstream.Expectations.load(upstream.GENERATIVE)
+LLMISVC = upstream.Expectations.load(upstream.LLMISVC)
 
 
 def run_upstream(
@@ -48,7 +49,16 @@ def run_upstream(
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=upstream.TEST_NAMESPACE)))
         junit = work / "junit.xml"
         done = upstream.run(
-            python, E2E_DIR, target.kubeconfig, info["gateway"], junit, n_tests, select, timeout_s, expected.files
+            python,
+            E2E_DIR,
+            target.kubeconfig,
+            info["gateway"],
+            junit,
+            n_tests,
+            select,
+            timeout_s,
+            expected.files,
+            expected.env,
         )
         (work / "upstream.log").write_text(done.stdout + done.stderr)
         if not junit.exists():

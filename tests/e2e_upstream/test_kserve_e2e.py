@@ -19,7 +19,7 @@ import pytest
 
 from kserve_conformance.providers.local import LocalOptions
 from tests.e2e_upstream import upstream
-from tests.e2e_upstream.local_run import E2E_DIR, EXPECTED, GENERATIVE, run_upstream
+from tests.e2e_upstream.local_run import E2E_DIR, EXPECTED, GENERATIVE, LLMISVC, run_upstream
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,23 @@ def test_generative_expectations_name_upstream_tests() -> None:
     assert upstream.missing_upstream(E2E_DIR, GENERATIVE) == []
     bogus = upstream.Expectations((), {}, {}, {"test_no_such_thing": "x"}, GENERATIVE.files)
     assert upstream.missing_upstream(E2E_DIR, bogus) == ["test_no_such_thing is listed but upstream has no such test"]
+
+
+def test_llmisvc_expectations_name_upstream_tests() -> None:
+    assert upstream.missing_upstream(E2E_DIR, LLMISVC) == []
+    assert LLMISVC.env == {"GATEWAY_CLASS_NAME": "local"}
+
+
+def test_a_reported_name_is_selected_by_the_id_pytest_collected() -> None:
+    """KServe's llmisvc conftest prefixes reported ids with the cluster markers; ``-k`` sees the collected id."""
+    assert (
+        upstream.keyword("test_x[cluster_cpu-cluster_single_node-router-managed-model]")
+        == "test_x[router-managed-model]"
+    )
+    assert upstream.keyword("test_y[cluster_cpu-service]") == "test_y[service]"
+    assert upstream.keyword("test_conversion") == "test_conversion"
+    picked = upstream.Expectations(("test_x[cluster_cpu-a]",), {}, {}, {"test_z": "no stand-in"})
+    assert picked.select() == "test_x[a]"
 
 
 def test_verdict_rejects_an_exception_without_reason() -> None:
