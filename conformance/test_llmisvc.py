@@ -1,11 +1,13 @@
 """KServe's LLMInferenceService: the walk-through performed, and its status held to its contract and its data plane.
 
 Opt-in (``--kserve-services=llmisvc-opt-125m``): one LLMInferenceService, the walk-through's
-(``genai-first-llmisvc.md``), applied and watched by ``fixtures/llmisvc.py``, judged by four
-checks. All are extended: LLMInferenceService is an optional, alpha component of KServe, which a
-cluster without it does not support (its CRD is not served). Quotes are from KServe's docs
-(``genai-first-llmisvc.md``, ``llmisvc-status.md``), checked word for word by
-``tests/unit/test_llmisvc_quotes.py``.
+(``genai-first-llmisvc.md``), applied and watched by ``fixtures/llmisvc.py``, judged by six
+checks: four that only read it, then one that writes it back through v1alpha1 (conversion), then
+one that stops and restarts it (last: it takes the service down). All are extended:
+LLMInferenceService is an optional, alpha component of KServe, which a cluster without it does
+not support (its CRD is not served). Quotes are from KServe's docs (``genai-first-llmisvc.md``,
+``llmisvc-status.md``, ``canary-rollout.md``) and, for the conversion, Kubernetes' API changes
+guide, checked word for word by ``tests/unit/test_llmisvc_quotes.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import pytest
 
 from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, not_supported
+from kserve_conformance.cluster import llmisvc_conversion as conversion
 from kserve_conformance.cluster import llmisvc_status as contract
-from kserve_conformance.cluster.llmisvc import STATUS_VERSION
+from kserve_conformance.cluster.kube import describe_conditions, is_ready
+from kserve_conformance.cluster.llmisvc import STATUS_VERSION, STOP, VERSIONS, served_versions
 from kserve_conformance.dataplane import llmisvc as dp
 from kserve_conformance.fixtures import llmisvc_steps as steps
 from kserve_conformance.fixtures.llmisvc import LLMISVCDeployment
@@ -143,3 +147,88 @@ def test_llmisvc_status_honesty(kserve_llmisvc: LLMISVCDeployment) -> None:
     assert not problems, (
         f"{contract.claims(obj)} say the service accepts traffic, but within {lag_s:.0f}s: " + "; ".join(problems)
     )
+
+
+@conformance(
+    "LLMISVCConversion",
+    "Read through v1alpha1 and through v1alpha2 (KServe serves both), the service gives every field both versions' "
+    "schemas have (spec, status, metadata) the same value; and a v1alpha1 read written back unchanged (a no-op "
+    "update) loses nothing the v1alpha2 object had: its spec and metadata are unchanged at once, and any status "
+    "field the write lost is back within the consistency timeout (status is the controller's to rewrite). A failure "
+    "names each field with both values.",
+    spec='"It must be possible to round-trip your change (convert to different API versions and back) with no loss '
+    'of information." (Kubernetes, API changes guide, which the CRD versioning docs refer conversions to)',
+    level=EXTENDED,
+    features=FEATURES,
+)
+def test_llmisvc_conversion(kserve_llmisvc: LLMISVCDeployment) -> None:
+    """Runs after the checks that only read the service (a write, even a no-op, could disturb them) and
+    before LLMISVCStop (``fixtures/llmisvc.py`` orders them). kube-apiserver keeps, on an update, the status
+    as the request's version shows it, so v1alpha2-only status fields (address origin and models) fall
+    to what the v1alpha1 conversion keeps; KServe's conversion says the controller repopulates them, hence the
+    consistency timeout for status alone."""
+    deployment = kserve_llmisvc
+    served = served_versions(deployment.api.api)
+    if set(VERSIONS) - set(served):
+        not_supported(Feature.LLM_INFERENCE_SERVICE, f"the cluster serves {served}, not both of {list(VERSIONS)}")
+    v1alpha1, v1alpha2 = steps.read_both(deployment)
+    differ = conversion.disagreements(v1alpha1, v1alpha2)
+    assert not differ, "v1alpha1 and v1alpha2 disagree on fields both versions have: " + "; ".join(differ)
+    before, after = steps.round_trip(deployment)
+    lost = [p for p in conversion.lost(before, after) if not p.startswith("status")]
+    assert not lost, "writing back the v1alpha1 read unchanged lost what v1alpha2 had: " + "; ".join(lost)
+    after, _ = steps.wait_status(
+        deployment,
+        lambda obj: not conversion.lost(before.get("status", {}), obj.get("status", {})),
+        deployment.timeouts.consistency_s,
+    )
+    lost = [f"status.{p}" for p in conversion.lost(before.get("status", {}), after.get("status", {}))]
+    assert not lost, (
+        f"writing back the v1alpha1 read unchanged lost status fields v1alpha2 had, not restored within "
+        f"{deployment.timeouts.consistency_s:.0f}s: " + "; ".join(lost)
+    )
+
+
+@conformance(
+    "LLMISVCStop",
+    'The stop annotation serving.kserve.io/stop: "true" makes Ready False with reason Stopped (on Ready or a '
+    "workload or router condition) within the delete timeout, the workload's pods go within it, and no URL the "
+    "status named answers a completion within the consistency timeout; removing the annotation makes the service "
+    "Ready again within the ready timeout, answering the walk-through's completion.",
+    spec='"`Stopped` | Any workload condition | Service is force-stopped via annotation"; "Force-stopped services '
+    'have no HTTPRoute and are not directly reachable until restarted."; "If v1 was force-stopped, remove the '
+    'annotation to restart it"',
+    level=EXTENDED,
+    features=FEATURES,
+)
+def test_llmisvc_stop(kserve_llmisvc: LLMISVCDeployment) -> None:
+    """Last of the module (``fixtures/llmisvc.py`` orders it): it takes the shared service down. A stop
+    deletes the workload, so it is bounded by the delete timeout (KServe's stop e2e allows 120 s, its
+    default), not the ready timeout. The restart is judged although it costs a second model-server start
+    (30-110 s of vLLM here): a stop that cannot be undone is what the canary rollout's rollback relies on
+    not happening, and KServe's own stop e2e judges it."""
+    deployment = kserve_llmisvc
+    assert deployment.ready_at_s is not None, deployment.not_ready()
+    before = deployment.current()
+    targets = deployment.targets(before, walkthrough=False)
+    timeouts = deployment.timeouts
+    steps.annotate_stop(deployment, "true")
+    obj, at = steps.wait_status(deployment, lambda o: contract.stopped_problem(o) is None, timeouts.delete_s)
+    assert at is not None, (
+        f'the stop annotation {STOP}: "true" did not stop the service within {timeouts.delete_s:.0f}s: '
+        f"{contract.stopped_problem(obj)}"
+    )
+    left = steps.pods_left(deployment, timeouts.delete_s)
+    assert not left, f"stopped (Ready False, Stopped), but the workload's pods are still there: {left}"
+    serving = steps.still_serving(deployment, targets)
+    assert not serving, "stopped, but its URLs still serve: " + "; ".join(serving)
+    steps.annotate_stop(deployment, None)
+    obj, at = steps.wait_status(deployment, is_ready, timeouts.ready_s)
+    assert at is not None, (
+        f"the stop annotation removed, the service is not Ready within {timeouts.ready_s:.0f}s: "
+        f"{describe_conditions(obj)}"
+    )
+    target = steps.service_target(deployment, obj)
+    assert target is not None, f"Ready again, but the status has no URL: {obj.get('status', {}).get('addresses')}"
+    exchange, seen = steps.served(deployment, target)
+    assert exchange is not None and dp.serves(exchange), f"Ready again, but {target.describe()} answers {seen}"
