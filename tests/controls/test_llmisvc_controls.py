@@ -4,7 +4,11 @@ The family is opt-in (``--kserve-services=llmisvc-opt-125m``) and each run start
 faults share runs where they break different checks: an HTTPRoute without backends behind a Ready
 status (kserve/kserve#5385) fails the walk-through's completion and the status's honesty, and
 addresses that omit the served model's short name, or name a port nothing listens on (status.url
-left right, so no longer one of them), fail the addresses check, in one run; a Ready
+left right, so no longer one of them), fail the addresses check, a conversion that loses the
+labels in v1alpha1 fails the conversion check and a stop annotation the controller ignores fails
+the stop check (after the delete timeout; the service stays up, so no restart is paid), in one
+run, whose other checks neither fault touches (the conversion check stops at the disagreement,
+before its write); a Ready
 that stays False while the data plane answers (kserve/kserve#5986) fails the contract and the
 honesty the other way, in its own run (it waits out the ready timeout, so that is kept short).
 """
@@ -18,7 +22,10 @@ from tests.controls.runner import Run, run_suite
 pytestmark = [pytest.mark.generative, pytest.mark.vllm]
 
 SELECT = ("--kserve-services=llmisvc-opt-125m", "--kserve-consistency-timeout=10")
-ROUTING = "llmisvc-route-no-backends+llmisvc-models-missing+llmisvc-address-unreachable"
+ROUTING = (
+    "llmisvc-route-no-backends+llmisvc-models-missing+llmisvc-address-unreachable"
+    "+llmisvc-conversion-lossy+llmisvc-stop-ignored"
+)
 NEVER = "llmisvc-ready-never"
 # (faults joined by "+", check by short name, words its failure must contain)
 CONTROLS = [
@@ -27,6 +34,8 @@ CONTROLS = [
     (ROUTING, "LLMISVCAddresses", "is none of the addresses' URLs"),
     (ROUTING, "LLMISVCAddresses", "transport error ConnectionError"),
     (ROUTING, "LLMISVCStatusHonesty", "say the service accepts traffic, but within 10s"),
+    (ROUTING, "LLMISVCConversion", "disagree on fields both versions have: metadata.labels."),
+    (ROUTING, "LLMISVCStop", 'serving.kserve.io/stop: "true" did not stop the service'),
     (NEVER, "LLMISVCReadyContract", "MainWorkloadReady=False"),
     (NEVER, "LLMISVCStatusHonesty", "but Ready was still not True"),
 ]
