@@ -157,7 +157,7 @@ def test_llmisvc_status_honesty(kserve_llmisvc: LLMISVCDeployment) -> None:
     "field the write lost is back within the consistency timeout (status is the controller's to rewrite). A failure "
     "names each field with both values.",
     spec='"It must be possible to round-trip your change (convert to different API versions and back) with no loss '
-    'of information." (Kubernetes, API changes guide, which the CRD versioning docs refer conversions to)',
+    "of information.\" (Kubernetes' API changes guide, kubernetes/community api_changes.md)",
     level=EXTENDED,
     features=FEATURES,
 )
