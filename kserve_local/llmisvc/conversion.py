@@ -142,10 +142,11 @@ def without_labels(obj: Obj) -> Obj:
 def webhook(
     converted: Mapping[View, tuple[View, Convert, Convert]], faults: Faults
 ) -> dict[View, tuple[View, Convert, Convert]]:
-    """The served views' conversions, with the ``llmisvc-conversion-lossy`` fault's in place of ``to_v1alpha1``."""
+    """The served views' conversions; with the ``llmisvc-conversion-lossy`` fault, the LLMInferenceService's
+    v1alpha1 view (not its configs') is ``without_labels``."""
     if Fault.LLMISVC_CONVERSION_LOSSY not in faults:
         return dict(converted)
     return {
-        view: (stored, without_labels if to_view is to_v1alpha1 else to_view, to_stored)
+        view: (stored, without_labels if getattr(view, "kind", "") == "LLMInferenceService" else to_view, to_stored)
         for view, (stored, to_view, to_stored) in converted.items()
     }

@@ -39,13 +39,13 @@ def test_the_version_only_fields_are_the_crds(reference: Path) -> None:
     assert all(p in paths["v1alpha1"] and p in paths["v1alpha2"] for p in shape_changed)
 
 
-V2 = {
+V2: dict[str, Any] = {
     "apiVersion": "serving.kserve.io/v1alpha2",
     "metadata": {"name": "m", "labels": {"a": "b"}, "resourceVersion": "7"},
     "spec": {"model": {"name": "opt"}},
     "status": {"url": "http://x", "addresses": [{"name": "gw", "url": "http://x", "origin": {"name": "g"}}]},
 }
-V1 = {
+V1: dict[str, Any] = {
     "apiVersion": "serving.kserve.io/v1alpha1",
     "metadata": {"name": "m", "labels": {"a": "b"}, "resourceVersion": "7"},
     "spec": {"model": {"name": "opt"}},
@@ -65,3 +65,20 @@ def test_a_shared_field_lost_in_one_version_is_named_with_both_values() -> None:
 def test_a_round_trip_that_drops_a_v1alpha2_only_field_is_named() -> None:
     after = {**V2, "metadata": {**V2["metadata"], "resourceVersion": "8"}, "status": V1["status"]}
     assert conversion.lost(V2, after) == ["status.addresses[0].origin.name was 'g', now nothing"]
+
+
+def test_the_lossy_webhook_fault_loses_the_labels_of_a_v1alpha1_read_and_write() -> None:
+    """The control's fault (``llmisvc-conversion-lossy``): the service's v1alpha1 view only, configs untouched."""
+    from kserve_local.apiserver.resources import CONVERTED
+    from kserve_local.faults import Fault
+    from kserve_local.llmisvc import conversion as local
+
+    assert local.webhook(CONVERTED, {}) == dict(CONVERTED)
+    lossy = {
+        view.kind: convert for view, convert in local.webhook(CONVERTED, {Fault.LLMISVC_CONVERSION_LOSSY: ""}).items()
+    }
+    _, to_view, to_stored = lossy["LLMInferenceService"]
+    shown = to_view(V2)
+    assert "labels" not in shown["metadata"]
+    assert "labels" not in to_stored(shown)["metadata"]
+    assert lossy["LLMInferenceServiceConfig"][1] is local.to_v1alpha1
