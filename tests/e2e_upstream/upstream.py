@@ -31,8 +31,10 @@ TEST_FILE = "predictor/test_sklearn.py"
 # after this will not pass (upstream's wait_isvc_ready waits 600 s).
 PER_TEST_TIMEOUT_S = 90
 # Variables of the outer pytest that would change how the inner one runs (xdist worker ids rename
-# upstream's namespace; PYTEST_ADDOPTS would add our options to theirs).
+# upstream's namespace; PYTEST_ADDOPTS would add our options to theirs; a PYTHONPATH naming this
+# checkout makes their pytest import the suite's package, which the side venv cannot run).
 OUTER_ONLY = (
+    "PYTHONPATH",
     "PYTEST_ADDOPTS",
     "PYTEST_XDIST_WORKER",
     "PYTEST_XDIST_WORKER_COUNT",
