@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE = SHARED / "reference"
 ISVC_CRD = REFERENCE / "kserve" / "crd" / "serving.kserve.io_inferenceservices.yaml"
+SLOW_FILES = Path(__file__).with_name("slow-files.yaml")
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +46,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("prometheus") and shutil.which("prometheus") is None:
         pytest.skip("no prometheus binary on PATH: apt-get install prometheus (Debian's package) to run this")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the slowest files first (``slow-files.yaml``), so none starts last.
+
+    Every worker collects the same order (the sort is stable and depends only on the file), which
+    xdist requires; a file's own tests keep their order. Without xdist the order is pytest's.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    seconds: dict[str, float] = yaml.safe_load(SLOW_FILES.read_text())
+    items.sort(key=lambda item: -seconds.get(Path(item.path).relative_to(REPO).as_posix(), 0.0))
