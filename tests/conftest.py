@@ -41,6 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # shows where its time went without a command line of its own; an explicit --durations wins.
     if config.option.durations is None:
         config.option.durations = 25
+    # pytest-xdist would hand out files by their number of tests (its default --loadscope-reorder),
+    # which puts the many quick unit files first; the order below (slowest first) is kept instead.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
