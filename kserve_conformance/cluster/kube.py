@@ -217,20 +217,25 @@ class InferenceServices:
             out["inferenceservice.yaml"] = yaml.safe_dump(self.get(name), sort_keys=False)
         except ApiException as err:
             out["inferenceservice.yaml"] = unavailable(err)
+        out["events.txt"] = self.events_text(name)
+        out.update(self.pods_text(f"serving.kserve.io/inferenceservice={name}", "kserve-container", log_lines))
+        return out
+
+    def events_text(self, name: str) -> str:
+        """The events whose involved object is ``name``, a line each."""
         try:
             events = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}").items
-            out["events.txt"] = (
-                "\n".join(f"{e.last_timestamp or ''} {e.type} {e.reason}: {e.message}" for e in events) or "no events"
-            )
         except ApiException as err:
-            out["events.txt"] = unavailable(err)
+            return unavailable(err)
+        return "\n".join(f"{e.last_timestamp or ''} {e.type} {e.reason}: {e.message}" for e in events) or "no events"
+
+    def pods_text(self, selector: str, container: str, log_lines: int) -> dict[str, str]:
+        """``pods.txt`` (a line per pod matching ``selector``) and each pod's ``container`` log tail."""
         try:
-            pods = self.core.list_namespaced_pod(
-                self.namespace, label_selector=f"serving.kserve.io/inferenceservice={name}"
-            ).items
+            pods = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
         except ApiException as err:
-            out["pods.txt"] = unavailable(err)
-            pods = []
+            return {"pods.txt": unavailable(err)}
+        out: dict[str, str] = {}
         lines = []
         for pod in pods:
             assert pod.metadata is not None
@@ -243,13 +248,11 @@ class InferenceServices:
             lines.append(f"{pod_name} {status.phase} {statuses}")
             try:
                 out[f"log-{pod_name}.txt"] = self.core.read_namespaced_pod_log(
-                    pod_name, self.namespace, container="kserve-container", tail_lines=log_lines
+                    pod_name, self.namespace, container=container, tail_lines=log_lines
                 )
             except ApiException as err:
                 out[f"log-{pod_name}.txt"] = unavailable(err)
-        if pods:
-            out["pods.txt"] = "\n".join(lines)
-        out.setdefault("pods.txt", "no pods")
+        out["pods.txt"] = "\n".join(lines) or "no pods"
         return out
 
 

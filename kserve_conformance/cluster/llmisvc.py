@@ -98,40 +98,9 @@ class LLMInferenceServices(InferenceServices):
         except ApiException as err:
             obj = {}
             out["llminferenceservice.yaml"] = unavailable(err)
-        try:
-            events = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}").items
-            out["events.txt"] = (
-                "\n".join(f"{e.last_timestamp or ''} {e.type} {e.reason}: {e.message}" for e in events) or "no events"
-            )
-        except ApiException as err:
-            out["events.txt"] = unavailable(err)
-        out.update(self._pods(name, log_lines))
+        out["events.txt"] = self.events_text(name)
+        out.update(self.pods_text(f"app.kubernetes.io/name={name},{PART_OF}", "main", log_lines))
         out["children.txt"] = "\n".join(self._children(name, obj)) or "no child objects found"
-        return out
-
-    def _pods(self, name: str, log_lines: int) -> dict[str, str]:
-        out: dict[str, str] = {}
-        try:
-            pods = self.core.list_namespaced_pod(
-                self.namespace, label_selector=f"app.kubernetes.io/name={name},{PART_OF}"
-            ).items
-        except ApiException as err:
-            return {"pods.txt": unavailable(err)}
-        lines = []
-        for pod in pods:
-            assert pod.metadata is not None and pod.metadata.name is not None
-            status = pod.status or client.V1PodStatus()
-            statuses = ", ".join(
-                f"{cs.name} ready={cs.ready} restarts={cs.restart_count}" for cs in status.container_statuses or []
-            )
-            lines.append(f"{pod.metadata.name} {status.phase} {statuses}")
-            try:
-                out[f"log-{pod.metadata.name}.txt"] = self.core.read_namespaced_pod_log(
-                    pod.metadata.name, self.namespace, container="main", tail_lines=log_lines
-                )
-            except ApiException as err:
-                out[f"log-{pod.metadata.name}.txt"] = unavailable(err)
-        out["pods.txt"] = "\n".join(lines) or "no pods"
         return out
 
     def _children(self, name: str, obj: Obj) -> list[str]:
