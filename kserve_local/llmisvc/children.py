@@ -136,7 +136,7 @@ def route(llmisvc: Obj, spec: Obj, managed_pool: bool) -> Obj:
                 if (ref.get("group"), ref.get("kind")) == POOL_KIND:
                     ref.pop("group")
                     ref.update(kind="Service", name=names(name)["service"], port=WORKLOAD_PORT)
-    labels = {"app.kubernetes.io/name": name, **PART_OF, "app.kubernetes.io/component": "llminferenceservice-router"}
+    labels = router_labels(name)
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -145,10 +145,15 @@ def route(llmisvc: Obj, spec: Obj, managed_pool: bool) -> Obj:
     }
 
 
+def router_labels(name: str) -> dict[str, str]:
+    """The labels KServe puts on the router's objects (the HTTPRoute and the InferencePool)."""
+    return {"app.kubernetes.io/name": name, **PART_OF, "app.kubernetes.io/component": "llminferenceservice-router"}
+
+
 def pool(llmisvc: Obj, spec: Obj) -> Obj:
     name = llmisvc["metadata"]["name"]
     pool_spec = copy.deepcopy(((spec.get("router") or {}).get("scheduler") or {}).get("pool", {}).get("spec") or {})
-    labels = {"app.kubernetes.io/name": name, **PART_OF, "app.kubernetes.io/component": "llminferenceservice-router"}
+    labels = router_labels(name)
     return {
         "apiVersion": "inference.networking.k8s.io/v1",
         "kind": "InferencePool",
