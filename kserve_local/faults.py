@@ -255,6 +255,14 @@ class Fault(enum.Enum):
         "request_predict_seconds has one bucket bound, 10 s",
     )
     # The gateway: routing, errors, latency, response bodies.
+    LLMISVC_WEIGHTS_IGNORED = (
+        "llmisvc-weights-ignored",
+        Component.GATEWAY,
+        "",
+        "",
+        "the gateway ignores HTTPRoute backendRefs' weights and splits an LLMInferenceService routing group's "
+        "traffic evenly among its members",
+    )
     INGRESS_404 = (
         "ingress-404",
         Component.GATEWAY,

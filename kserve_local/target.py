@@ -34,6 +34,7 @@ from kserve_local.apiserver.resources import (
     BY_KIND,
     CONVERTED,
     INFERENCESERVICES,
+    LLMINFERENCESERVICES,
     RESOURCES,
     crd_object,
     isvc_validator,
@@ -56,6 +57,7 @@ from kserve_local.kserve.controller import Controller
 from kserve_local.kserve.runtimes import SEED
 from kserve_local.kserve.storage import StorageMap
 from kserve_local.llmisvc import conversion
+from kserve_local.llmisvc import group as llmisvc_group
 from kserve_local.llmisvc import install as llmisvc_install
 from kserve_local.llmisvc.controller import LlmController
 from kserve_local.models.standins import build_standins
@@ -332,7 +334,9 @@ class LocalTarget:
             hpa_downscale_stabilization_s=duration_s(args.hpa_downscale_stabilization),
         )
         self.llm_controller = LlmController(self.store, self.state_dir, self.faults, self.controller.events)
-        self.gateway = Gateway(GatewayFaults.of(self.faults), HttpRoutes(self.store))
+        self.store.mutators[LLMINFERENCESERVICES.key] = llmisvc_group.label  # KServe's defaulting webhook
+        even = Fault.LLMISVC_WEIGHTS_IGNORED in self.faults
+        self.gateway = Gateway(GatewayFaults.of(self.faults), HttpRoutes(self.store, even_split=even))
 
     def _rebuild_routes(self) -> None:
         routes: dict[str, list[Route]] = {}

@@ -9,6 +9,16 @@ by weight; a Service's endpoints are its selector's ready pods, an InferencePool
 ``selector.matchLabels``' ready pods, picked by the endpoint picker (:mod:`.picker`). A rule with
 no backendRefs answers 500, as Gateway API requires. Routes are read from the store on each
 request, so an edit (``kubectl edit httproute``) takes effect at once.
+
+Ties between routes go as the HTTPRoute CRD says: "If ties still exist across multiple Routes,
+matching precedence MUST be determined in order of the following criteria, continuing on ties:
+The oldest Route based on creation timestamp. The Route appearing first in alphabetical order by
+"{namespace}/{name}"." (an LLMInferenceService routing group's members each own a route with the
+same matches: the oldest one's backendRefs split the traffic). Each request picks one backendRef
+at random by weight, as ``backendRefs[].weight`` reads: "the proportion of requests forwarded to
+the referenced backend. This is computed as weight/(sum of all weights in this BackendRefs list)
+... If weight is set to 0, no traffic should be forwarded for this entry. If unspecified, weight
+defaults to 1." The ``llmisvc-weights-ignored`` fault (``even_split``) picks uniformly instead.
 """
 
 from __future__ import annotations
@@ -60,9 +70,16 @@ def rewrite(rule: Obj, matched_prefix: str, path: str) -> str:
     return path
 
 
+def precedence(route: Obj) -> tuple[str, str, str]:
+    """Oldest first, then by namespace/name: the order in which equal matches win (first wins)."""
+    meta = route["metadata"]
+    return (meta.get("creationTimestamp", ""), meta.get("namespace", ""), meta.get("name", ""))
+
+
 class HttpRoutes:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, even_split: bool = False) -> None:
         self.store = store
+        self.even_split = even_split
 
     def _ours(self) -> set[tuple[str, str]]:
         classes = {
@@ -81,7 +98,7 @@ class HttpRoutes:
         hostname = host.split(":")[0].lower()
         lowered = {k.lower(): v for k, v in headers.items()}
         best: tuple[tuple[int, int, int], Obj, str, Obj] | None = None
-        for route in self.store.list(HTTPROUTES, copies=False):
+        for route in sorted(self.store.list(HTTPROUTES, copies=False), key=precedence):
             namespace = route["metadata"]["namespace"]
             spec = route.get("spec") or {}
             parents = {(p.get("namespace") or namespace, p.get("name", "")) for p in spec.get("parentRefs") or []}
@@ -106,7 +123,9 @@ class HttpRoutes:
         _, rule, prefix, route = best
         refs = rule.get("backendRefs") or []
         chosen = None
-        if refs:
+        if refs and self.even_split:
+            chosen = random.choice(refs)
+        elif refs:
             weights = [max(int(r.get("weight", 1)), 0) for r in refs]
             chosen = random.choices(refs, weights=weights)[0] if sum(weights) else None
         return Match(rewrite(rule, prefix, path), chosen, route["metadata"]["namespace"])

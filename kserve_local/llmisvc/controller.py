@@ -34,7 +34,7 @@ from kserve_local.apiserver.resources import (
 from kserve_local.apiserver.store import Obj, Store, now
 from kserve_local.faults import Fault, Faults
 from kserve_local.kubelet import PODS, PodOwner, Replica
-from kserve_local.llmisvc import addresses, children, compose, status
+from kserve_local.llmisvc import addresses, children, compose, group, status
 from kserve_local.llmisvc.children import gateway_refs
 from kserve_local.llmisvc.install import GATEWAY_CONTROLLER
 from kserve_local.llmisvc.status import TRUE, Cond, Observed
@@ -108,6 +108,11 @@ class LlmController:
         async for event in self.store.watch(LLMINFERENCESERVICES, since=None):
             meta = event.object["metadata"]
             self.enqueue((meta["namespace"], meta["name"]))
+            name = group.group_of(event.object)
+            if name is not None:  # a member's change (readiness, weight, stop, deletion) is its peers' too
+                for peer in self.store.list(LLMINFERENCESERVICES, meta["namespace"], copies=False):
+                    if group.group_of(peer) == name and peer["metadata"]["name"] != meta["name"]:
+                        self.enqueue((meta["namespace"], peer["metadata"]["name"]))
 
     async def _watch_configs(self) -> None:
         async for _ in self.store.watch(LLMINFERENCESERVICECONFIGS, since=self.store.resource_version):
@@ -152,9 +157,7 @@ class LlmController:
             self._refuse(spec, observed)
             await self._write(obj, observed, previous)
             return
-        stopped = (obj["metadata"].get("annotations") or {}).get(STOP) == "true"
-        stopped = stopped and Fault.LLMISVC_STOP_IGNORED not in self.faults
-        if stopped:
+        if self._stopped(obj):
             await self._teardown(key, everything=True)
             observed.stopped = True
             observed.main = TRUE
@@ -164,6 +167,9 @@ class LlmController:
             await self._write(obj, observed, previous)
             return
         wanted = children.desired(obj, spec)
+        route = next((c for c in wanted if c["kind"] == "HTTPRoute"), None)
+        if route is not None:
+            self._group(obj, route, observed)
         if Fault.LLMISVC_ROUTE_NO_BACKENDS in self.faults:
             for child in wanted:
                 for rule in child["spec"].get("rules") or [] if child["kind"] == "HTTPRoute" else []:
@@ -181,7 +187,6 @@ class LlmController:
             },
             "service": {"kind": "Service", "name": names["service"]},
         }
-        route = next((c for c in wanted if c["kind"] == "HTTPRoute"), None)
         if managed_pool:
             await self._scheduler(obj, names["scheduler"])
             await self._pool_status(key[0], names["pool"], route)
@@ -195,6 +200,23 @@ class LlmController:
         if route is not None:
             await self._route_status(obj, route, observed, spec)
         await self._write(obj, observed, previous)
+
+    def _stopped(self, obj: Obj) -> bool:
+        stopped = (obj["metadata"].get("annotations") or {}).get(STOP) == "true"
+        return stopped and Fault.LLMISVC_STOP_IGNORED not in self.faults
+
+    def _group(self, obj: Obj, route: Obj, observed: Observed) -> None:
+        """A routing group member's route gets the group's weighted backendRefs; its status the group's."""
+        name = group.group_of(obj)
+        if name is None:
+            return
+        peers = self.store.list(LLMINFERENCESERVICES, obj["metadata"]["namespace"], copies=False)
+        matching, divergent = group.split(obj, group.members(obj, peers, self._stopped))
+        group.rewrite_rules(route, obj, matching)
+        observed.group = TRUE
+        observed.router["group"] = group.status(name, matching)
+        if divergent:
+            observed.degraded = Cond("True", group.DIVERGENCE, group.divergence_message(divergent))
 
     @staticmethod
     def _referenced(spec: Obj, namespace: str) -> list[Key]:

@@ -6,8 +6,10 @@ rolls up the sub-conditions present, and a sub-condition whose feature is not co
 cleared (absent), never True by default. ``PresetsCombined`` is a separate gate: when it is
 False the aggregates keep their previous values (``Unknown`` on a new service). A stopped service
 (``serving.kserve.io/stop: "true"``) has every workload and router condition False with reason
-``Stopped`` and no observed fields. ``lastTransitionTime`` moves only when a condition's status
-does; every condition carries the generation it was computed for.
+``Stopped`` and no observed fields. ``GroupReady`` and ``GroupDegraded`` (a routing group's,
+:mod:`.group`) stand apart: present only for a member, they roll up into nothing.
+``lastTransitionTime`` moves only when a condition's status does; every condition carries the
+generation it was computed for.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ ORDER = (
     "HTTPRoutesReady",
     "InferencePoolReady",
     "SchedulerWorkloadReady",
+    "GroupReady",
+    "GroupDegraded",
 )
+GROUP_CONDITIONS = ("GroupReady", "GroupDegraded")  # independent: they roll up into nothing
 WORKLOAD_CONDITIONS = ("MainWorkloadReady", "WorkerWorkloadReady", "PrefillWorkloadReady")
 ROUTER_CONDITIONS = ("GatewaysReady", "HTTPRoutesReady", "InferencePoolReady", "SchedulerWorkloadReady")
 STOPPED = "Stopped"
@@ -60,6 +65,8 @@ class Observed:
     routes: Cond | None = None
     pool: Cond | None = None
     scheduler: Cond | None = None
+    group: Cond | None = None  # GroupReady: None out of a routing group (and when stopped)
+    degraded: Cond | None = None  # GroupDegraded: None unless members diverge
     url: str | None = None
     addresses: list[Obj] = field(default_factory=list)
     applied: list[Obj] = field(default_factory=list)
@@ -81,7 +88,7 @@ def conditions(observed: Observed, previous: dict[str, Cond]) -> dict[str, Cond]
     if observed.presets.status != "True":
         for kind in ("WorkloadsReady", "RouterReady"):
             out[kind] = previous.get(kind, Cond("Unknown"))
-        for kind in (*WORKLOAD_CONDITIONS, *ROUTER_CONDITIONS):
+        for kind in (*WORKLOAD_CONDITIONS, *ROUTER_CONDITIONS, *GROUP_CONDITIONS):
             if kind in previous:
                 out[kind] = previous[kind]
         out["Ready"] = previous.get("Ready", Cond("Unknown"))
@@ -113,7 +120,7 @@ def conditions(observed: Observed, previous: dict[str, Cond]) -> dict[str, Cond]
         "InferencePoolReady": observed.pool,
         "SchedulerWorkloadReady": observed.scheduler,
     }
-    for kind, value in {**workload, **router}.items():
+    for kind, value in {**workload, **router, "GroupReady": observed.group, "GroupDegraded": observed.degraded}.items():
         if value is not None:
             out[kind] = value
     out["WorkloadsReady"] = aggregate([v for v in workload.values() if v is not None])
