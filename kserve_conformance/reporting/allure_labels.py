@@ -32,8 +32,16 @@ def areas() -> dict[str, str]:
 
 def area_of(item: pytest.Item) -> str:
     module = getattr(item, "module", None)
-    name = module.__name__.rpartition(".")[2] if module is not None else ""
-    return areas().get(name, name.removeprefix("test_").replace("_", " "))
+    return area_for(module.__name__.rpartition(".")[2] if module is not None else "")
+
+
+def area_for(module: str) -> str:
+    """The module's area; a module a family splits into (``test_llmisvc_routing``) takes its family's
+    (``test_llmisvc``), so the family reads as one area however many files its checks are in."""
+    family = module
+    while family not in areas() and "_" in family.removeprefix("test_"):
+        family = family.rpartition("_")[0]
+    return areas().get(family, module.removeprefix("test_").replace("_", " "))
 
 
 def label(item: pytest.Item, label_type: str, *values: str) -> None:
