@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import allure
 import pytest
 
+from kserve_conformance.checks import catalog
 from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable, not_supported
 from kserve_conformance.dataplane.metrics import Count, count, growing_labels, growth, nearest_bound, resolves
@@ -29,7 +30,15 @@ SCRAPING = "serving.kserve.io/enable-prometheus-scraping"
 
 
 @pytest.fixture(scope="module")
-def kserve_model_metrics(request: pytest.FixtureRequest, kserve_service: ServedModel) -> Iterator[steps.ModelMetrics]:
+def kserve_model_metrics(
+    request: pytest.FixtureRequest, kserve_service_entry: catalog.ServiceEntry
+) -> Iterator[steps.ModelMetrics]:
+    if kserve_service_entry.kind != "InferenceService":
+        not_applicable(
+            f"{kserve_service_entry.id} is an {kserve_service_entry.kind}: the metrics checks scrape an "
+            "InferenceService's model pods where KServe's prometheus.kserve.io annotations say"
+        )
+    kserve_service: ServedModel = request.getfixturevalue("kserve_service")
     if not isinstance(kserve_service, DeployedService):
         not_applicable("--kserve-endpoint: there are no pods whose annotations say where the metrics are")
     kserve_service.settle()

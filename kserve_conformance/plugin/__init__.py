@@ -33,11 +33,11 @@ FIXTURE_PLUGINS = tuple(
     for name in (
         "diagnostics",
         "cluster",
+        "llmisvc",
         "services",
         "openai",
         "lifecycle",
         "monitoring",
-        "llmisvc",
         "parametrize",
         "steps",
     )
@@ -45,7 +45,8 @@ FIXTURE_PLUGINS = tuple(
 PLUGGED_KEY = pytest.StashKey[bool]()
 MARKERS = (
     "conformance(check): a conformance check's metadata (see kserve_conformance.checks.spec)",
-    "services(protocol): restrict the service parametrization to one data-plane protocol",
+    "services(protocol, kind): restrict the service parametrization to one data-plane protocol "
+    "(protocol openai: LLMInferenceServices too) and to one kind of object",
     "load: the load test (the walk-through's step 6, docs/walkthrough.md); deselect with -m 'not load'",
     "llm_load: the LLM load test (streaming, token-level latency); deselect with -m 'not llm_load'",
     "round_trip: single-request timings (pytest-benchmark); deselect with -m 'not round_trip'",
