@@ -22,6 +22,8 @@ from tests.controls.runner import Run, run_suite
 pytestmark = [pytest.mark.generative, pytest.mark.vllm]
 
 SELECT = ("--kserve-services=llmisvc-opt-125m", "--kserve-consistency-timeout=10")
+# "-k test_llmisvc": the llmisvc modules' checks, not the openai family's, whose ids name the service
+# too (they run through its URL); the openai checks have their own controls (test_openai_controls.py).
 ROUTING = (
     "llmisvc-route-no-backends+llmisvc-models-missing+llmisvc-address-unreachable"
     "+llmisvc-conversion-lossy+llmisvc-stop-ignored"
@@ -55,7 +57,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
                 f"--kserve-ready-timeout={READY_TIMEOUT[faults]}",
                 *(f"--kserve-local-fault={f}" for f in faults.split("+") if f),
                 "-k",
-                "llmisvc",
+                "test_llmisvc",
                 timeout_s=1200,
             )
         return cache[faults]
