@@ -263,6 +263,14 @@ class Fault(enum.Enum):
         "the gateway ignores HTTPRoute backendRefs' weights and splits an LLMInferenceService routing group's "
         "traffic evenly among its members",
     )
+    LLMISVC_HEADER_MATCH_IGNORED = (
+        "llmisvc-header-match-ignored",
+        Component.GATEWAY,
+        "",
+        "",
+        "the gateway ignores HTTPRoute header matches: a request whose X-Gateway-Model-Name names no served "
+        "model (or that has none) is routed as if it named the model",
+    )
     INGRESS_404 = (
         "ingress-404",
         Component.GATEWAY,

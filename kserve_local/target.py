@@ -336,7 +336,9 @@ class LocalTarget:
         self.llm_controller = LlmController(self.store, self.state_dir, self.faults, self.controller.events)
         self.store.mutators[LLMINFERENCESERVICES.key] = llmisvc_group.label  # KServe's defaulting webhook
         even = Fault.LLMISVC_WEIGHTS_IGNORED in self.faults
-        self.gateway = Gateway(GatewayFaults.of(self.faults), HttpRoutes(self.store, even_split=even))
+        headless = Fault.LLMISVC_HEADER_MATCH_IGNORED in self.faults
+        routes = HttpRoutes(self.store, even_split=even, ignore_headers=headless)
+        self.gateway = Gateway(GatewayFaults.of(self.faults), routes)
 
     def _rebuild_routes(self) -> None:
         routes: dict[str, list[Route]] = {}

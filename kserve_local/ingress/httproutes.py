@@ -18,7 +18,9 @@ same matches: the oldest one's backendRefs split the traffic). Each request pick
 at random by weight, as ``backendRefs[].weight`` reads: "the proportion of requests forwarded to
 the referenced backend. This is computed as weight/(sum of all weights in this BackendRefs list)
 ... If weight is set to 0, no traffic should be forwarded for this entry. If unspecified, weight
-defaults to 1." The ``llmisvc-weights-ignored`` fault (``even_split``) picks uniformly instead.
+defaults to 1." The ``llmisvc-weights-ignored`` fault (``even_split``) picks uniformly instead;
+the ``llmisvc-header-match-ignored`` fault (``ignore_headers``) takes every header match as met,
+so a request naming no served model is routed as the model's.
 """
 
 from __future__ import annotations
@@ -77,9 +79,10 @@ def precedence(route: Obj) -> tuple[str, str, str]:
 
 
 class HttpRoutes:
-    def __init__(self, store: Store, even_split: bool = False) -> None:
+    def __init__(self, store: Store, even_split: bool = False, ignore_headers: bool = False) -> None:
         self.store = store
         self.even_split = even_split
+        self.ignore_headers = ignore_headers
 
     def _ours(self) -> set[tuple[str, str]]:
         classes = {
@@ -113,7 +116,10 @@ class HttpRoutes:
                     if not path_matches(p.get("type", "PathPrefix"), p.get("value", "/"), path):
                         continue
                     wanted = m.get("headers") or []
-                    if not all(lowered.get(h.get("name", "").lower()) == h.get("value") for h in wanted):
+                    met = self.ignore_headers or all(
+                        lowered.get(h.get("name", "").lower()) == h.get("value") for h in wanted
+                    )
+                    if not met:
                         continue
                     rank = (1 if p.get("type") == "Exact" else 0, len(p.get("value", "/")), len(wanted))
                     if best is None or rank > best[0]:
