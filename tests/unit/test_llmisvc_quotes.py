@@ -3,7 +3,9 @@
 The checks of ``conformance/test_llmisvc.py`` (feature LLMInferenceService) quote the walk-through
 (``genai-first-llmisvc.md``), the status reference (``llmisvc-status.md``) and the canary rollout
 (``canary-rollout.md``). Each quoted span must occur in one of them, runs of whitespace read as one
-space: a paraphrase fails here. The one quote from elsewhere (``EXTERNAL``) is named with its source.
+space: a paraphrase fails here. The model-routing check (``conformance/test_llmisvc_routing.py``)
+also quotes Gateway API's HTTPRoute CRD, which the reference keeps. The one quote from elsewhere
+(``EXTERNAL``) is named with its source.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from tests.controls.test_every_check_has_a_control import all_checks
 
 QUOTED = re.compile(r'"((?:[^"\\]|\\.)+)"')
 DOCS = ("genai-first-llmisvc.md", "llmisvc-status.md", "canary-rollout.md")
+# Gateway API's HTTPRoute CRD (its field descriptions): the model-routing check's header match and 404.
+NETWORKING = ("gatewayapi_httproute.yaml",)
 # Quotes from sources the reference folder does not keep, each with where it is: Kubernetes' API
 # changes guide (contributors/devel/sig-architecture/api_changes.md), the rule for conversions.
 EXTERNAL = {
@@ -30,6 +34,7 @@ def normal(text: str) -> str:
 
 def test_the_llmisvc_checks_quote_kserves_docs(reference: Path) -> None:
     corpus = "\n".join(normal((reference / "kserve" / "docs" / doc).read_text()) for doc in DOCS)
+    corpus += "\n".join(normal((reference / "kserve" / "crd" / "networking" / f).read_text()) for f in NETWORKING)
     checks = {n: c for n, c in all_checks().items() if Feature.LLM_INFERENCE_SERVICE in c.features}
     assert set(checks) == {
         "LLMISVCWalkthrough",
@@ -38,6 +43,7 @@ def test_the_llmisvc_checks_quote_kserves_docs(reference: Path) -> None:
         "LLMISVCStatusHonesty",
         "LLMISVCConversion",
         "LLMISVCStop",
+        "LLMISVCModelRouting",
     }
     missing = [
         f"{name}: {quote!r}"
