@@ -5,7 +5,7 @@ inflated: a status set on a requirement whose check failed, evidence naming a ch
 ran, a description reworded (the checklist's ids, levels and descriptions must be submitted
 unchanged). Anyone can recompute the manifest after such an edit, so each claim is held against
 the report and the JUnit XML the run wrote: every check the suite maps to a claimed requirement
-must have passed in both.
+must have passed in both (for a partial tier's claim: its checks, and no other showing a defect).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from kserve_conformance.certification import ai_conformance, bundle
-from kserve_conformance.certification.ai_conformance import CLAIMS, EVIDENCE
+from kserve_conformance.certification.ai_conformance import CLAIMS, EVIDENCE, GAPS, PARTIAL
 
 NOT_CLAIMS = ("", "Not Implemented", "N/A")  # statuses a vendor may set without a check behind them
 
@@ -103,11 +103,28 @@ def claim_problems(
             f"{rid} claims {status} from a run against the suite's own embedded local target "
             f"(Kubernetes {ai_conformance.stand_in(report)}), which stands in for a platform"
         )
-    for check in required:
+    basis = list(required)
+    tier = requirement.get("partially") or {}
+    if tier and status == PARTIAL and requirement["status"] != PARTIAL:
+        basis = list(tier["checks"])  # the tier's checks carry the claim; the rest may only have left a gap
+        for check in required:
+            why = "" if check in basis else check_defect(check, checks, junit)
+            if why:
+                found.append(f"{rid} claims {status}, but its check {check} {why} (a defect, not a part left unshown)")
+    for check in basis:
         why = check_shortfall(check, checks, junit)
         if why:
             found.append(f"{rid} claims {status}, but its check {check} {why}")
     return found
+
+
+def check_defect(check: str, checks: dict[str, dict[str, Any]], junit: dict[str, list[str]]) -> str:
+    """How a check beside a partial claim shows a defect (failed, made no valid measurement, ...) in
+    either record; empty where it passed or only left a gap (``ai_conformance.GAPS``)."""
+    got = checks[check].get("outcome") if check in checks else None
+    if got != "passed" and got not in GAPS:
+        return f"is {got} in {bundle.REPORT}"
+    return f"failed in {bundle.JUNIT}" if "failed" in junit.get(check, []) else ""
 
 
 def check_shortfall(check: str, checks: dict[str, dict[str, Any]], junit: dict[str, list[str]]) -> str:

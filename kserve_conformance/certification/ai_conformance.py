@@ -6,8 +6,9 @@ of its requirements are what this suite's checks show for a KServe install (an o
 CRD that reconciles, metrics a monitoring system collects, traffic split by weight, scaling on a
 custom metric); most are about accelerators, which no check touches. So the run writes the
 checklist with only what it showed: a status where every check mapped to the requirement passed
-in a certification run, the evidence naming those checks in the bundle's report, and for every
-other requirement an empty status with the reason in the notes. The mapping is data
+in a certification run (Partially Implemented where the table names a part of it whose checks
+passed while the rest did not run: an opt-in check, say), the evidence naming those checks in the
+bundle's report, and for every other requirement an empty status with the reason in the notes. The mapping is data
 (``data/ai-conformance.yaml``); the verifier holds the bundle's fragment to the same table.
 """
 
@@ -39,6 +40,9 @@ WHY_NOT = {
     "not-supported": "is not supported by this install",
     "not-applicable": "is not applicable on this target",
 }
+# Outcomes that leave a check's part of a requirement unshown without showing a defect: it did not
+# run, or the target lacks what it needs. A partial claim may stand beside these, never beside a failure.
+GAPS = (None, "not-applicable", "not-supported")
 # An evidence item: the report's path in the bundle, then "#" and a check's name.
 EVIDENCE = re.compile(r"^(?:\S*/)?" + re.escape(bundle.REPORT) + r"#([A-Za-z][A-Za-z0-9]*)\b")
 
@@ -83,16 +87,11 @@ def fragment(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def entry(requirement: dict[str, Any], checks: dict[str, dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
-    """One requirement: its status only if every required check passed in a certification run."""
+    """One requirement: its status only where its required checks earned it in a certification run."""
     required: dict[str, str] = requirement.get("required") or {}
     supporting: dict[str, str] = requirement.get("supporting") or {}
     evidence = [cite(checks[name]) for name in (*required, *supporting) if name in checks]
-    status, notes = "", unshown_note(requirement, checks, report)
-    if not notes:
-        status = requirement["status"]
-        notes = f"Shown by this run: {requirement['shows']}."
-        if requirement.get("unshown"):
-            notes += f" Not shown by any check of this suite: {requirement['unshown']}."
+    status, notes = earned(requirement, checks, report)
     supported = [f"{name} {outcome_words(checks.get(name))}" for name in supporting]
     if supported:
         notes += f" Supporting, not needed for the status: {'; '.join(supported)}."
@@ -113,35 +112,64 @@ def stand_in(report: dict[str, Any]) -> str | None:
     return version if STAND_IN_VERSION in version else None
 
 
-def unshown_note(requirement: dict[str, Any], checks: dict[str, dict[str, Any]], report: dict[str, Any]) -> str:
-    """Why this run shows nothing towards the requirement; empty when it shows what its checks can."""
+def earned(requirement: dict[str, Any], checks: dict[str, dict[str, Any]], report: dict[str, Any]) -> tuple[str, str]:
+    """The status this run earns towards the requirement (empty for none) and the notes saying why.
+
+    Every required check passing earns the requirement's ``status``. Where the requirement names a
+    ``partially`` tier, its checks passing earn Partially Implemented while the other required checks
+    only left their part unshown (did not run, not applicable, not supported: a gap, e.g. an opt-in
+    check not selected); one that failed shows a defect, and earns nothing."""
     required: dict[str, str] = requirement.get("required") or {}
+    where = rehearsal_words(report)
+    if not required:
+        return "", f"Not shown: {requirement['why']}.{where}"
+    short = [name for name in required if outcome(checks.get(name)) != "passed"]
+    status, shows = requirement["status"], requirement["shows"]
+    unshown = f" Not shown by any check of this suite: {requirement['unshown']}." if requirement.get("unshown") else ""
+    if short:
+        tier = partial_tier(requirement, short, checks)
+        if tier is None:
+            return "", f"Not shown by this run: {words(short, checks)}.{where}"
+        status, shows = PARTIAL, tier["shows"]
+        unshown = f" Not shown by this run: {tier['unshown']}: {words(short, checks)}."
+    if where:
+        passed = ", ".join(name for name in required if name not in short)
+        return "", (
+            f"Not claimed: {passed} passed, but{where} On a certification run of a real "
+            f"cluster these passing would make it {status}."
+        )
+    return status, f"Shown by this run: {shows}.{unshown}"
+
+
+def partial_tier(
+    requirement: dict[str, Any], short: list[str], checks: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The requirement's ``partially`` tier where this run earns it: its checks all passed and every
+    other required check short of a pass left a gap, not a defect; None otherwise."""
+    tier: dict[str, Any] | None = requirement.get("partially")
+    if not tier or set(tier["checks"]) & set(short):
+        return None
+    return tier if all(outcome(checks.get(name)) in GAPS for name in short) else None
+
+
+def rehearsal_words(report: dict[str, Any]) -> str:
+    """Why a rehearsal (or a run against the embedded target) shows nothing; empty for a certification run."""
     local = stand_in(report)
-    rehearsal = report.get("mode") != "certification" or local is not None
+    if report.get("mode") == "certification" and local is None:
+        return ""
     what = (
         f"a {report.get('mode')} ({report.get('rehearsal') or 'not a certification run'})"
         if report.get("mode") != "certification"
         else f"run against the suite's own embedded local target (Kubernetes {local})"
     )
-    where = (
+    return (
         f" This run was {what}: its target has no accelerators and its data plane is not a real cluster's, "
         "so it shows nothing about a platform."
-        if rehearsal
-        else ""
     )
-    if not required:
-        return f"Not shown: {requirement['why']}.{where}"
-    failing = [
-        f"{name} {outcome_words(checks.get(name))}" for name in required if outcome(checks.get(name)) != "passed"
-    ]
-    if failing:
-        return f"Not shown by this run: {'; '.join(failing)}.{where}"
-    if rehearsal:
-        return (
-            f"Not claimed: {', '.join(required)} passed, but{where} On a certification run of a real "
-            f"cluster these passing would make it {requirement['status']}."
-        )
-    return ""
+
+
+def words(names: list[str], checks: dict[str, dict[str, Any]]) -> str:
+    return "; ".join(f"{name} {outcome_words(checks.get(name))}" for name in names)
 
 
 def outcome(check: dict[str, Any] | None) -> str | None:
@@ -190,7 +218,8 @@ def render(document: dict[str, Any], report: dict[str, Any]) -> str:
         f"{report.get('suiteVersion', __version__)}\n"
         f"# showed it in the run recorded in this bundle's {bundle.REPORT} (mode {report.get('mode')}, "
         f"{report.get('date', '')}).\n"
-        "# A status is set only where every check mapped to the requirement passed; the evidence names those\n"
+        "# A status is set only where the checks mapped to the requirement passed (Partially Implemented: a\n"
+        "# part's checks, the rest not run or not applicable); the evidence names those\n"
         "# checks in the report. Fill in the empty metadata, publish the bundle where reviewers can reach it\n"
         "# (the evidence must be public), and show the requirements left empty with evidence of your own.\n"
     )

@@ -34,7 +34,13 @@ from tests.certification.test_verify import (
 CHECKLIST = "cncf-ai-conformance/AIConformance-1.36.yaml"
 EXAMPLE = "cncf-ai-conformance/example-PRODUCT.yaml"
 MAPPED = {
-    name for r in ai_conformance.requirements() for name in (*(r.get("required") or {}), *(r.get("supporting") or {}))
+    name
+    for r in ai_conformance.requirements()
+    for name in (
+        *(r.get("required") or {}),
+        *(r.get("supporting") or {}),
+        *(r.get("partially") or {}).get("checks", ()),
+    )
 }
 
 
@@ -146,9 +152,9 @@ def test_every_required_check_passing_sets_the_most_its_checks_can_show() -> Non
     got = entries(report_of({}))
     assert got["robust_controller"]["status"] == "Implemented"
     assert got["ai_service_metrics"]["status"] == "Implemented"
-    assert got["ai_inference"]["status"] == ""  # traffic splitting shown, the Gateway API itself not
-    assert got["ai_inference"]["notes"].startswith("Not shown: the requirement's subject is the Gateway API")
+    assert got["ai_inference"]["status"] == "Implemented"  # header routing and weighted split, both by HTTPRoute
     assert "Supporting, not needed for the status: CanaryTrafficSplit passed" in got["ai_inference"]["notes"]
+    assert got["advanced_inference_ingress"]["status"] == "Implemented"
     assert got["pod_autoscaling"]["status"] == "Partially Implemented"
     assert "accelerators" in got["pod_autoscaling"]["notes"]
 
@@ -301,14 +307,19 @@ def test_a_claim_needs_the_check_to_pass_in_junit_too(tmp_path: Path) -> None:
 
 
 def test_the_claims_table_names_only_what_the_verifier_can_hold() -> None:
-    """Every requirement with checks has a ceiling it can earn, and a partial one says what stays unshown;
-    one without says why (it may still cite supporting evidence: ai_inference)."""
+    """Every requirement with checks has a ceiling it can earn, and a partial one says what stays unshown
+    (a partial tier too, and it rests on some of the required checks); one without says why (it may still
+    cite supporting evidence)."""
     for r in ai_conformance.requirements():
         if r.get("required"):
             assert r["status"] in ai_conformance.CLAIMS and r["shows"], r["id"]
             assert (r["status"] == ai_conformance.PARTIAL) == bool(r.get("unshown")), r["id"]
         else:
-            assert r["why"], r["id"]
+            assert r["why"] and not r.get("partially"), r["id"]
+        if r.get("partially"):
+            tier = r["partially"]
+            assert r["status"] == ai_conformance.IMPLEMENTED and tier["shows"] and tier["unshown"], r["id"]
+            assert set(tier["checks"]) < set(r["required"]), r["id"]
 
 
 def test_every_mapped_check_is_one_this_suite_defines() -> None:
@@ -349,3 +360,95 @@ def test_the_verifier_holds_a_rehearsal_to_every_rule_but_being_one_when_asked(t
         "robust_controller claims Implemented from a run whose mode is 'rehearsal'" in p
         for p in verify.verify(edited, rehearsal=True)
     ), "the flag lets no claim through"
+
+
+# ai_inference: header-based routing (LLMISVCModelRouting) and weighted splitting (LLMISVCTrafficSplit, opt-in),
+# both through the Gateway API HTTPRoute KServe writes. The InferenceService checks only support it.
+ROUTING, SPLIT = "LLMISVCModelRouting", "LLMISVCTrafficSplit"
+
+
+@pytest.mark.parametrize("split", ["not-applicable", "not-supported", None])
+def test_ai_inference_without_the_split_is_partially_implemented_saying_what_is_missing(split: str | None) -> None:
+    """The split is opt-in: header routing alone earns a part of the requirement, and the notes name the rest."""
+    entry = entries(report_of({SPLIT: split}))["ai_inference"]
+    assert entry["status"] == "Partially Implemented"
+    assert entry["notes"].startswith("Shown by this run: completions are routed by their OpenAI model header")
+    assert "Not shown by this run: weighted traffic splitting through the Gateway API" in entry["notes"]
+    assert f"(the split's check is opt-in): {SPLIT} {ai_conformance.WHY_NOT[split]}" in entry["notes"], entry["notes"]
+
+
+@pytest.mark.parametrize("split", ["failed", "invalid", "known-deviation"])
+def test_ai_inference_with_a_defective_split_is_not_claimed(split: str) -> None:
+    """A split that ran and fell short shows a defect, not a part left unshown: nothing is claimed."""
+    entry = entries(report_of({SPLIT: split}))["ai_inference"]
+    assert entry["status"] == ""
+    assert entry["notes"].startswith(f"Not shown by this run: {SPLIT} {ai_conformance.WHY_NOT[split]}"), entry["notes"]
+
+
+@pytest.mark.parametrize("routing", ["failed", "not-applicable", None])
+def test_ai_inference_without_header_routing_is_not_met(routing: str | None) -> None:
+    """A failed (or absent) LLMISVCModelRouting leaves the MUST unmet, whatever the split and the
+    InferenceService checks showed."""
+    for split in ("passed", "not-applicable"):
+        entry = entries(report_of({ROUTING: routing, SPLIT: split}))["ai_inference"]
+        assert entry["status"] == "", split
+        assert entry["notes"].startswith(f"Not shown by this run: {ROUTING} {ai_conformance.WHY_NOT[routing]}"), entry[
+            "notes"
+        ]
+        assert "Supporting, not needed for the status: CanaryTrafficSplit passed" in entry["notes"]
+
+
+def test_ai_inference_rehearsed_says_what_it_would_earn() -> None:
+    entry = entries(report_of({SPLIT: "not-applicable"}, mode="rehearsal"))["ai_inference"]
+    assert entry["status"] == ""
+    assert entry["notes"].startswith(f"Not claimed: {ROUTING} passed, but This run was a rehearsal"), entry["notes"]
+    assert entry["notes"].endswith(
+        "would make it Partially Implemented. Supporting, not needed for the status: CanaryTrafficSplit passed; "
+        "IngressRoutesHost passed; CanaryPromotion passed; CanaryRollback passed; LatestRevisionTraffic passed."
+    ), entry["notes"]
+
+
+def test_advanced_inference_ingress_needs_a_routing_decision_of_the_picker() -> None:
+    """One replica gives the endpoint picker no choice: the prefix routing check is not applicable and the
+    claim is not earned, however well the service serves through its InferencePool."""
+    entry = entries(report_of({"LLMISVCPrefixRouting": "not-applicable"}))["advanced_inference_ingress"]
+    assert entry["status"] == ""
+    assert entry["notes"].startswith(
+        "Not shown by this run: LLMISVCPrefixRouting is not applicable on this target (not-applicable: what went wrong)"
+    ), entry["notes"]
+    assert [e.partition(":")[0] for e in entry["evidence"]] == [
+        f"{bundle.REPORT}#{name}"
+        for name in ("LLMISVCWalkthrough", "LLMISVCAddresses", "LLMISVCPrefixRouting", "LLMISVCPrefixCache")
+    ]
+
+
+def test_disaggregated_inference_stays_unclaimed_saying_why() -> None:
+    entry = entries(report_of({}))["disaggregated_inference"]
+    assert (entry["status"], entry["evidence"]) == ("", [])
+    assert "no check of this suite deploys a disaggregated service" in entry["notes"]
+    assert "local target" in entry["notes"] and "refuses spec.prefill" in entry["notes"], entry["notes"]
+
+
+def test_a_partial_claim_beside_a_gap_is_accepted_and_one_more_is_rejected(tmp_path: Path) -> None:
+    made = bundle_of(tmp_path, report_of({SPLIT: "not-applicable"}))
+    assert fragment_problems(made) == []
+    inflated = tampered(fresh(tmp_path, "t"), made, claim("ai_inference", "Implemented"))
+    assert fragment_problems(inflated) == [
+        f"{FRAGMENT}: ai_inference claims Implemented, but its check {SPLIT} is not-applicable in {bundle.REPORT}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "problem"),
+    [
+        ({SPLIT: "failed"}, f"its check {SPLIT} is failed in {bundle.REPORT} (a defect, not a part left unshown)"),
+        ({ROUTING: "failed", SPLIT: "not-applicable"}, f"its check {ROUTING} is failed in {bundle.REPORT}"),
+    ],
+)
+def test_a_partial_claim_edited_in_beside_a_defect_is_rejected(
+    tmp_path: Path, outcomes: dict[str, str | None], problem: str
+) -> None:
+    made = bundle_of(tmp_path, report_of(outcomes))
+    edited = tampered(fresh(tmp_path, "t"), made, claim("ai_inference", "Partially Implemented"))
+    problems = fragment_problems(edited)
+    assert f"{FRAGMENT}: ai_inference claims Partially Implemented, but {problem}" in problems, problems
