@@ -144,11 +144,11 @@ def test_disagreeing_names_ready_and_what_is_not_true(reference: Path) -> None:
     )
 
 
-def test_the_family_is_opt_in() -> None:
-    """The LLMInferenceService runs only when named: the default selection leaves it out."""
+def test_the_walkthrough_service_is_in_the_default_selection() -> None:
+    """README command 1 deploys the walk-through's LLMInferenceService: the default selection has it."""
     from kserve_conformance.checks import catalog
 
-    assert "llmisvc-opt-125m" not in {e.id for e in catalog.services()}
+    assert "llmisvc-opt-125m" in {e.id for e in catalog.services()}
     (entry,) = catalog.services("llmisvc-opt-125m")
-    assert (entry.kind, entry.opt_in, entry.protocol) == ("LLMInferenceService", True, "openai")
+    assert (entry.kind, entry.opt_in, entry.protocol) == ("LLMInferenceService", False, "openai")
     assert "llmisvc-opt-125m" in {e.id for e in catalog.services(every=True)}
