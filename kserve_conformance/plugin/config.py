@@ -87,6 +87,7 @@ class SuiteConfig:
     prometheus_url: str | None = None  # None: discover the cluster's Prometheus (cluster/monitoring.py)
     llmisvc_model_uri: str | None = None  # None: the LLMInferenceService manifest's own spec.model.uri
     llmisvc_model_name: str | None = None  # None: the manifest's own spec.model.name
+    llmisvc_replicas: int | None = None  # None: the manifest's own spec.replicas
     implementation: dict[str, str] = field(default_factory=dict)
 
     def service_entries(self) -> list[catalog.ServiceEntry]:
@@ -201,6 +202,7 @@ def build(config: pytest.Config) -> SuiteConfig:
         prometheus_url=_prometheus_url(config.getoption("kserve_prometheus_url"), errors.problems),
         llmisvc_model_uri=config.getoption("kserve_llmisvc_model_uri"),
         llmisvc_model_name=config.getoption("kserve_llmisvc_model_name"),
+        llmisvc_replicas=errors.number("kserve-llmisvc-replicas", minimum=1, inclusive=True, optional=True),
         implementation={f: config.getoption(f"kserve_implementation_{f}") for f in IMPLEMENTATION_FIELDS},
     )
     if errors.problems:
