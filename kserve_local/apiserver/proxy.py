@@ -7,6 +7,13 @@ is sent there; the answer comes back as the backend gave it. No ready address an
 ``no endpoints available for service``, an unreachable one 503 ``error trying to reach service``,
 as on a cluster. This is how a client with only API access (the suite's Prometheus discovery)
 reaches an in-cluster HTTP service without a port-forward.
+
+The pods' ``proxy`` subresource (``/api/v1/namespaces/NS/pods/[SCHEME:]NAME[:PORT]/proxy/PATH``)
+is kube-apiserver's too: the port is used as written (a number: pods have no port names to
+look up), or, when none is given, the first ``containerPort`` of the first container that has
+one; a pod without an IP yet is a 400 ``address not allowed``, as kube-apiserver answers. This is
+how a client allowed ``pods/proxy`` reads one pod's own ``/metrics`` (the llmisvc prefix checks
+tell the pods of a Service apart so).
 """
 
 from __future__ import annotations
@@ -65,6 +72,19 @@ def locate(store: Store, services: Resource, endpoints: Resource, namespace: str
                 address = random.choice(subset["addresses"])["ip"]
                 return f"{scheme or 'http'}://{address}:{candidate['port']}"
     raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+
+
+def locate_pod(store: Store, pods: Resource, namespace: str, text: str) -> str:
+    """The pod's base URL for a pod proxy request, or the API server's error."""
+    scheme, name, port = split_name(text)
+    pod = store.get(pods, namespace, name)
+    if not port:
+        ports = (p for c in pod.get("spec", {}).get("containers", []) for p in c.get("ports") or [])
+        port = str(next((p.get("containerPort", "") for p in ports), ""))
+    ip = pod.get("status", {}).get("podIP")
+    if not ip:
+        raise ApiError(400, "BadRequest", "address not allowed")
+    return f"{scheme or 'http'}://{ip}:{port}" if port else f"{scheme or 'http'}://{ip}"
 
 
 async def serve(request: web.Request, base: str, path: str) -> web.Response:

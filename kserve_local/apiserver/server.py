@@ -275,6 +275,9 @@ class ApiServer:
             endpoints = next(r for r in self.store.resources if r.plural == "endpoints")
             base = proxy.locate(self.store, resource, endpoints, namespace, name)
             return await proxy.serve(request, base, "/".join(parts[3:]))
+        if sub == "proxy" and resource.plural == "pods":
+            base = proxy.locate_pod(self.store, resource, namespace, name)
+            return await proxy.serve(request, base, "/".join(parts[3:]))
         if sub not in (None, "status") or (sub == "status" and not resource.status_subresource):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return await self._item(request, resource, namespace, name, sub)
