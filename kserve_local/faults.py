@@ -157,6 +157,14 @@ class Fault(enum.Enum):
         "KServe's conversion webhook drops an LLMInferenceService's metadata.labels in v1alpha1, so a read "
         "through v1alpha1 shows none and a write through it stores none",
     )
+    LLMISVC_PREFIX_CACHING_OFF = (
+        "llmisvc-prefix-caching-off",
+        Component.CONTROLLER,
+        "",
+        "",
+        "an LLMInferenceService's workload is started with vLLM's --no-enable-prefix-caching (as a config "
+        "preset that turns it off would), so a repeated prompt prefix never hits the KV cache",
+    )
     METRICS_ENDPOINT_404 = (
         "metrics-endpoint-404",
         Component.CONTROLLER,
@@ -270,6 +278,14 @@ class Fault(enum.Enum):
         "",
         "the gateway ignores HTTPRoute header matches: a request whose X-Gateway-Model-Name names no served "
         "model (or that has none) is routed as if it named the model",
+    )
+    LLMISVC_PICKER_PREFIX_BLIND = (
+        "llmisvc-picker-prefix-blind",
+        Component.GATEWAY,
+        "",
+        "",
+        "the endpoint picker ignores prompt prefixes and the pods' load: it hands an InferencePool's requests "
+        "to its endpoints in turn (round robin)",
     )
     INGRESS_404 = (
         "ingress-404",

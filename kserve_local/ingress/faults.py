@@ -65,6 +65,10 @@ class GatewayFaults:
     def drop_route(self) -> bool:
         return Fault.INGRESS_404 in self.faults
 
+    def prefix_blind(self) -> bool:
+        """Whether the endpoint picker hands out endpoints in turn (``llmisvc-picker-prefix-blind``)."""
+        return Fault.LLMISVC_PICKER_PREFIX_BLIND in self.faults
+
     def traffic_changed(self, host: str) -> None:
         self._changed[host] = time.monotonic()
 

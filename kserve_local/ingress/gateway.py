@@ -70,7 +70,7 @@ class Gateway:
         self._faults = faults
         self._session: aiohttp.ClientSession | None = None
         self._http_routes = http_routes  # the Gateway API's HTTPRoutes (LLMInferenceServices' routers)
-        self._picker = Picker()
+        self._picker = Picker(round_robin=faults.prefix_blind())
 
     def set_routes(self, routes: dict[str, list[Route]]) -> None:
         """New routes; a host whose traffic split changed is noted (the ``rollout-drops`` fault)."""

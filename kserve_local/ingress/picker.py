@@ -15,6 +15,10 @@ The load figures are the pods' own vLLM metrics, scraped from their ``/metrics``
 a refresh interval (EPP refreshes every 50 ms; 200 ms here); requests this gateway has in flight
 to a pod break ties. The gateway also returns the header on the response (the protocol defines
 only the request side; this is the target's choice), so a client can see which pod answered.
+
+With ``round_robin`` (the ``llmisvc-picker-prefix-blind`` fault) it scores nothing and hands the
+pool's endpoints out in turn, as a plain Service's balancing would: requests sharing a prefix
+are spread over the pods, deterministically.
 """
 
 from __future__ import annotations
@@ -89,8 +93,13 @@ class Picker:
     _prefixes: collections.OrderedDict[str, set[str]] = field(default_factory=collections.OrderedDict)
     _load: dict[str, Load] = field(default_factory=dict)
     inflight: collections.Counter[str] = field(default_factory=collections.Counter)
+    round_robin: bool = False
+    _turn: int = 0
 
     async def pick(self, session: aiohttp.ClientSession, endpoints: list[Endpoint], body: bytes) -> Endpoint:
+        if self.round_robin:
+            self._turn += 1
+            return sorted(endpoints, key=lambda e: e.address)[self._turn % len(endpoints)]
         blocks = block_hashes(prompt_text(body))
         await self._refresh(session, endpoints)
         waiting = {e.address: self._load.get(e.address, Load()).waiting for e in endpoints}

@@ -272,7 +272,7 @@ class LlmController:
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         replicas = replica_count(spec)
         try:
-            wanted = launch(obj, spec)
+            wanted = launch(obj, spec, prefix_caching=Fault.LLMISVC_PREFIX_CACHING_OFF not in self.faults)
         except NotRunnable as err:
             await self._teardown(key, everything=False)
             observed.main = Cond("False", "ReconcileSingleNodeWorkloadError", str(err))

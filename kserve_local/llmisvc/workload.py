@@ -36,6 +36,7 @@ IMAGES = Path(__file__).parent / "data" / "images.yaml"
 # when other processes hold some of it) and eager mode (torch.compile's minutes are never reused
 # on CPU). The same choices as the Hugging Face runtime's vLLM backend here.
 LOCAL_FLAGS: dict[str, str | None] = {"--kv-cache-memory-bytes": str(64 * 1024 * 1024), "--enforce-eager": None}
+NO_PREFIX_CACHING = "--no-enable-prefix-caching"
 
 
 class NotRunnable(ValueError):
@@ -54,8 +55,10 @@ def repository(image: str) -> str:
     return head if head and "/" not in tail else name
 
 
-def launch(llmisvc: Obj, spec: Obj) -> Launch:
-    """How each replica runs: the main container's vLLM command line, for this service's model."""
+def launch(llmisvc: Obj, spec: Obj, prefix_caching: bool = True) -> Launch:
+    """How each replica runs: the main container's vLLM command line, for this service's model;
+    without ``prefix_caching`` (the ``llmisvc-prefix-caching-off`` fault), with vLLM's
+    ``--no-enable-prefix-caching`` appended, as a config that turns it off would."""
     containers = (spec.get("template") or {}).get("containers") or []
     main = next((c for c in containers if c.get("name") == "main"), None)
     if main is None:
@@ -73,6 +76,8 @@ def launch(llmisvc: Obj, spec: Obj) -> Launch:
     for flag, value in LOCAL_FLAGS.items():
         if not flag_values(flags, flag) and flag not in flags:
             flags += [flag] if value is None else [f"{flag}={value}"]
+    if not prefix_caching:
+        flags.append(NO_PREFIX_CACHING)
     env = tuple(
         (e["name"], str(e["value"]))
         for e in main.get("env") or []
