@@ -33,6 +33,9 @@ class Feature(enum.StrEnum):
     CUSTOM_METRIC_AUTOSCALING = "CustomMetricAutoscaling"  # KEDA scales a predictor on a Prometheus query
     # KServe's LLMInferenceService (serving.kserve.io v1alpha1/v1alpha2) is installed: its CRD is served
     LLM_INFERENCE_SERVICE = "LLMInferenceService"
+    # The LLM workload's model server counts its prefix-cache hits in its own /metrics (vLLM's
+    # vllm:prefix_cache_hits), which the prefix-aware routing checks read through the pod proxy
+    LLM_PREFIX_CACHE_METRICS = "LLMPrefixCacheMetrics"
     # Data plane: V1 and V2 (Open Inference Protocol)
     V1_FORM_BODY = "V1FormBody"  # a V1 JSON body sent with curl -d's form content type is read as JSON
     BINARY_TENSOR_DATA = "BinaryTensorData"  # the OIP binary_tensor_data extension: raw tensor bytes after JSON
