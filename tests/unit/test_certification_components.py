@@ -32,18 +32,24 @@ CHECKS = [
 ABSENT = {n: "not-supported" for n, _, f in CHECKS if LLMISVC in f}
 
 
-def checks_of(outcomes: dict[str, str]) -> list[dict[str, Any]]:
-    results = [
-        verdict.Result(
-            name, f"conformance/test_x.py::test_{name.lower()}", level, features, outcomes.get(name, "passed")
+OTHER = "not supported: Knative: the InferenceService runs in Standard mode"
+CRD_ABSENT = f"not supported: {LLMISVC}: the cluster does not serve it (KServe's LLMInferenceService is not installed)"
+
+
+def checks_of(outcomes: dict[str, str], items: tuple[verdict.Result, ...] = ()) -> list[dict[str, Any]]:
+    """One item per check (a not supported one of the family saying it lacks the LLMInferenceService), and ``items``."""
+    results = []
+    for name, level, features in CHECKS:
+        outcome = outcomes.get(name, "passed")
+        message = "" if outcome != "not-supported" else CRD_ABSENT if LLMISVC in features else OTHER
+        results.append(
+            verdict.Result(name, f"conformance/test_x.py::test_{name.lower()}", level, features, outcome, message)
         )
-        for name, level, features in CHECKS
-    ]
-    return verdict.checks(results)
+    return verdict.checks([*results, *items])
 
 
-def core_problems(outcomes: dict[str, str]) -> list[str]:
-    checks = checks_of(outcomes)
+def core_problems(outcomes: dict[str, str], items: tuple[verdict.Result, ...] = ()) -> list[str]:
+    checks = checks_of(outcomes, items)
     report = {"mode": "certification", "suiteVersion": "0.1.0", "checks": checks, "profiles": verdict.profiles(checks)}
     return [p for p in verify.run_problems(report) if "core result" in p]
 
@@ -79,6 +85,34 @@ def test_a_distribution_without_llminferenceservice_is_not_failed_for_it() -> No
 )
 def test_a_shipped_components_core_checks_count_as_any_core_check(outcomes: dict[str, str], problem: str) -> None:
     assert core_problems(outcomes) == [f"conformance-report.yaml: {problem}"]
+
+
+def openai(service: str, outcome: str, message: str) -> verdict.Result:
+    """An item of a core openai check, as the family runs on each generative service (an LLMInferenceService's too)."""
+    nodeid = f"conformance/test_openai.py::test_completions[{service}]"
+    return verdict.Result("Completions", nodeid, "core", ("OpenAI",), outcome, message)
+
+
+NO_RUNTIME = "not applicable: the cluster has no ClusterServingRuntime for modelFormat huggingface"
+
+
+def test_a_check_run_through_the_absent_component_is_excused_too() -> None:
+    """The openai checks run through the LLMInferenceService's URL as well: without it, and without a
+    generative runtime, their items are not supported for it and not applicable, and no failure."""
+    items = (openai("llmisvc-opt-125m", "not-supported", CRD_ABSENT), openai("hf-opt", "not-applicable", NO_RUNTIME))
+    assert components.excused(checks_of(ABSENT, items)) == ["Completions", "LLMISVCAddresses", "LLMISVCWalkthrough"]
+    assert core_problems(ABSENT, items) == []
+
+
+def test_a_check_not_supported_for_another_reason_is_not_excused() -> None:
+    short = "conformance-report.yaml: core result is 'partial', not 'success' (short of a pass: Completions)"
+    items = (
+        openai("llmisvc-opt-125m", "not-supported", CRD_ABSENT),
+        openai("hf-opt", "not-supported", "not supported: OpenAIStreaming: the server answers one JSON body"),
+    )
+    assert core_problems(ABSENT, items) == [short]
+    # the component there: an item not supported for it counts as any other
+    assert core_problems({}, (openai("llmisvc-opt-125m", "not-supported", CRD_ABSENT),)) == [short]
 
 
 def test_the_family_not_selected_is_not_a_shortfall() -> None:
