@@ -217,6 +217,13 @@ class Fault(enum.Enum):
         "",
         "a plain Kubernetes cluster: the InferenceService CRD is not installed",
     )
+    NO_LLMISVC = (
+        "no-llmisvc",
+        Component.API_SERVER,
+        "",
+        "",
+        "KServe without its optional LLMInferenceService: neither its CRDs nor its presets and Gateway are installed",
+    )
     # The model server: predictions and readiness.
     WRONG_PREDICTION = ("wrong-prediction", Component.MODEL_SERVER, "", "", "every predicted class is off by one")
     MODEL_NOT_READY = (

@@ -34,6 +34,7 @@ from kserve_local.apiserver.resources import (
     BY_KIND,
     CONVERTED,
     INFERENCESERVICES,
+    LLMINFERENCESERVICECONFIGS,
     LLMINFERENCESERVICES,
     RESOURCES,
     crd_object,
@@ -362,7 +363,8 @@ class LocalTarget:
         if Fault.NO_KSERVE not in self.faults:
             objects.append(crd_object(INFERENCESERVICES, self.schema, self.printer_columns))
             objects += kserve_install.objects(self.faults)
-            objects += llmisvc_install.objects(gateway_port, objects)  # LLMInferenceService and its router
+            if Fault.NO_LLMISVC not in self.faults:  # an optional component of KServe
+                objects += llmisvc_install.objects(gateway_port, objects)  # LLMInferenceService and its router
         objects.append(yaml.safe_load(KEDA_CRD.read_text()))  # KEDA is installed (kserve_local/keda)
         for obj in objects:
             resource = BY_KIND[(obj["apiVersion"], obj["kind"])]
@@ -381,8 +383,16 @@ class LocalTarget:
             loop.add_signal_handler(sig, stop.set)
         # Open watches would otherwise hold a graceful shutdown for aiohttp's default minute.
         converted = conversion.webhook(CONVERTED, self.faults)
+        # KServe without LLMInferenceService serves neither of its kinds, in any version.
+        hidden = (
+            {LLMINFERENCESERVICES.plural, LLMINFERENCESERVICECONFIGS.plural}
+            if Fault.NO_LLMISVC in self.faults
+            else set()
+        )
         api = web.AppRunner(
-            ApiServer(self.store, self.controller.pod_log, converted).app(), access_log=None, shutdown_timeout=1.0
+            ApiServer(self.store, self.controller.pod_log, converted, hidden).app(),
+            access_log=None,
+            shutdown_timeout=1.0,
         )
         gw = web.AppRunner(self.gateway.app(), access_log=None, shutdown_timeout=1.0)
         await api.setup()

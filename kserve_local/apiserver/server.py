@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,9 @@ class ApiServer:
         store: Store,
         pod_logs: Callable[[str, str], Path | None],
         converted: Mapping[Resource, tuple[Resource, Callable[[Obj], Obj], Callable[[Obj], Obj]]] = CONVERTED,
+        hidden: Collection[str] = (),
     ) -> None:
+        """``hidden``: plurals the server does not serve (their CRDs not installed), in every version."""
         self.store = store
         self.pod_logs = pod_logs
         core_events = next((r for r in store.resources if r.key == "events"), None)
@@ -101,7 +103,9 @@ class ApiServer:
         for view, (stored, to_view, to_stored) in converted.items():  # KServe's webhook, faulted or not
             if stored in store.resources:
                 self._views[view] = (stored, to_view, to_stored)
-        self.resources = [*store.resources, *self._views, *extra_apis.CREATE_ONLY]
+        self.resources = [
+            r for r in (*store.resources, *self._views, *extra_apis.CREATE_ONLY) if r.plural not in hidden
+        ]
         self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
         self.openapi = openapi.OpenApi(self.resources, KUBERNETES_VERSION["gitVersion"])
 
