@@ -15,8 +15,9 @@ DATA = Path(str(resources.files("kserve_conformance.conformance") / "data"))
 # OpenAI-compatible API of its generative runtimes (Hugging Face, vLLM).
 PROTOCOLS = ("v1", "v2", "openai")
 # The kinds of object a service is: KServe's InferenceService, or its LLMInferenceService (an
-# optional component of KServe, whose checks are conformance/test_llmisvc.py).
-KINDS = ("InferenceService", "LLMInferenceService")
+# optional component of KServe, whose checks are conformance/test_llmisvc.py), or a routing group
+# of LLMInferenceServices (one manifest file, a document per member: conformance/test_llmisvc_split.py).
+KINDS = ("InferenceService", "LLMInferenceService", "LLMInferenceServiceGroup")
 
 
 @dataclass(frozen=True)

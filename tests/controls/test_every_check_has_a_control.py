@@ -18,6 +18,7 @@ from tests.controls import (
     test_lifecycle_controls_standard,
     test_llm_load_controls,
     test_llmisvc_controls,
+    test_llmisvc_split_controls,
     test_load_controls,
     test_negative_controls,
     test_openai_controls,
@@ -57,6 +58,7 @@ def controlled() -> set[str]:
         test_lifecycle_controls.CONTROLS,
         test_openai_controls.CONTROLS,
         test_llmisvc_controls.CONTROLS,
+        test_llmisvc_split_controls.CONTROLS,
     )
     return {check.partition("[")[0] for entries in lists for _, check, _ in entries} | set(STANDALONE)
 

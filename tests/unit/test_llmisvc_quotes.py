@@ -53,6 +53,7 @@ def test_the_llmisvc_checks_quote_kserves_docs(reference: Path) -> None:
         "LLMISVCModelRouting",
         "LLMISVCPrefixCache",
         "LLMISVCPrefixRouting",
+        "LLMISVCTrafficSplit",
     }
     missing = [
         f"{name}: {quote!r}"
