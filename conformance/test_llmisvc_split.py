@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kserve_conformance.checks import traffic_split
+from kserve_conformance.checks import statistics, traffic_split
 from kserve_conformance.checks.features import Feature
 from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measurement, not_applicable
 from kserve_conformance.fixtures import llmisvc_split as split
@@ -101,7 +101,7 @@ def test_llmisvc_traffic_split(request: pytest.FixtureRequest, kserve_llmisvc_gr
         f"{traffic_split.weights_text(zero_weights)} within {group.cluster.timeouts.traffic_s:.0f}s: {seen}"
     )
     split.settle(group, plan.zero_member)
-    n = traffic_split.requests_to_detect(plan.misroute_rate, plan.confidence)
+    n = statistics.samples_to_detect(plan.misroute_rate, plan.confidence)
     measured = split.measure(group, n, "one member at weight 0")
     counts_property(request.node, "one member at weight 0", {m: c or 0 for m, c in measured.counts.items()})
     unexplained = measured.unexplained()
@@ -111,5 +111,5 @@ def test_llmisvc_traffic_split(request: pytest.FixtureRequest, kserve_llmisvc_gr
     assert stray == 0, (
         f"the gateway routes to a member at weight 0: {plan.zero_member} got {stray} of {measured.answered} "
         f"(weights {traffic_split.weights_text(zero_weights)} expect 0; {n} requests show a misroute rate of "
-        f"{plan.misroute_rate:g} with probability {traffic_split.detection_probability(n, plan.misroute_rate):.3f})"
+        f"{plan.misroute_rate:g} with probability {statistics.detection_probability(n, plan.misroute_rate):.3f})"
     )

@@ -6,13 +6,12 @@ Two rules, each exact (no normal approximation):
   (scipy's ``binomtest``) rejects the split when p < alpha, so a correct gateway fails once in
   1/alpha runs and a count far from the share fails at once;
 - a member at weight 0 must get none: a single request is a misroute, and n requests show a
-  misroute rate r at least once with probability 1 - (1 - r)^n (:func:`requests_to_detect`: 299
-  for 1 in 100 at 95 %).
+  misroute rate r at least once with probability 1 - (1 - r)^n (``statistics.samples_to_detect``:
+  299 for 1 in 100 at 95 %).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,18 +58,3 @@ def judge(counts: Mapping[str, int], weights: Mapping[str, int]) -> list[MemberC
 def weights_text(weights: Mapping[str, int]) -> str:
     """``9:1 (my-model-v1:my-model-v2)``: the weights as the guide writes them."""
     return f"{':'.join(str(w) for w in weights.values())} ({':'.join(weights)})"
-
-
-def detection_probability(n: int, rate: float) -> float:
-    """1 - (1 - rate)^n: that a misroute of ``rate`` per request shows at least once in ``n``."""
-    return 1.0 - (1.0 - rate) ** n
-
-
-def requests_to_detect(rate: float, confidence: float) -> int:
-    """The least n with 1 - (1 - rate)^n >= ``confidence`` (299 for 1 % at 95 %)."""
-    n = max(1, math.ceil(math.log1p(-confidence) / math.log1p(-rate)))
-    while n > 1 and detection_probability(n - 1, rate) >= confidence:  # the logarithms' rounding
-        n -= 1
-    while detection_probability(n, rate) < confidence:
-        n += 1
-    return n

@@ -3,7 +3,7 @@ burst's counts may be judged (``fixtures/llmisvc_split.py``, ``cluster/llmisvc_g
 
 from __future__ import annotations
 
-from kserve_conformance.checks import catalog, traffic_split
+from kserve_conformance.checks import catalog, statistics
 from kserve_conformance.cluster import llmisvc_group as group
 from kserve_conformance.fixtures import llmisvc_split as split
 
@@ -17,7 +17,7 @@ def test_the_catalog_entry_is_the_guide_s_two_versions_and_its_plan_loads() -> N
     plan = split.Plan.of(entry.payloads)
     assert weights == plan.weights == {"my-model-v1": 9, "my-model-v2": 1}
     assert {m["spec"]["router"]["route"]["group"] for m in members} == {"my-model"}
-    assert traffic_split.requests_to_detect(plan.misroute_rate, plan.confidence) == 299
+    assert statistics.samples_to_detect(plan.misroute_rate, plan.confidence) == 299
 
 
 def test_the_group_status_is_read_with_stopped_members() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from kserve_conformance.checks import traffic_split as ts
 
 
@@ -27,12 +25,6 @@ def test_the_exact_test_s_tails_at_the_edge_of_alpha() -> None:
 def test_a_zero_share_allows_no_request() -> None:
     assert ts.binomial_p_value(0, 299, 0.0) == 1.0
     assert ts.binomial_p_value(1, 299, 0.0) == 0.0
-
-
-@pytest.mark.parametrize(("rate", "confidence", "n"), [(0.01, 0.95, 299), (0.01, 0.99, 459), (0.05, 0.95, 59)])
-def test_requests_to_detect_a_misroute(rate: float, confidence: float, n: int) -> None:
-    assert ts.requests_to_detect(rate, confidence) == n
-    assert ts.detection_probability(n, rate) >= confidence > ts.detection_probability(n - 1, rate)
 
 
 def test_weights_are_written_as_the_guide_writes_them() -> None:
