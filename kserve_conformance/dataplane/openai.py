@@ -96,7 +96,8 @@ class OpenAIPlane:
     def stream(self, path: str, doc: Any) -> StreamExchange:
         """POST and read the body as server-sent events, timing each event from the intended send."""
         url = f"{self.dataplane.base_url}{self.dataplane.path_prefix}{self.prefix}{path}"
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        # The data plane's own headers too (a model-routing header), as its non-streaming requests send them.
+        headers = {**self.dataplane.headers, "Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.dataplane.host:
             headers["Host"] = self.dataplane.host
         body = json.dumps(doc).encode()

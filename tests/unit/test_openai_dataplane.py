@@ -94,3 +94,37 @@ def test_usage_that_does_not_add_up_is_named(usage: object, words: str) -> None:
     problem = oc.usage_problem(usage)
     assert problem is not None and words in problem
     assert oc.usage_problem({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}) is None
+
+
+def test_a_stream_sends_the_data_planes_routing_header() -> None:
+    """A streaming request over a model-routing address needs the routing header as much as any other."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kserve_conformance.dataplane.openai import OpenAIPlane
+    from kserve_conformance.dataplane.rest import DataPlane
+
+    seen: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.update(self.headers.items())
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        plane = OpenAIPlane(DataPlane(url, None, headers={"X-Gateway-Model-Name": "publishers/ns/models/m"}), "", "m")
+        exchange = plane.stream("/v1/completions", {"model": "m", "prompt": "hi", "stream": True})
+    finally:
+        server.shutdown()
+    assert seen.get("X-Gateway-Model-Name") == "publishers/ns/models/m", seen
+    assert exchange.stream.events[0].done
