@@ -466,9 +466,7 @@ def last_resort_watchdog(parent: int, temporary: Path | None, grace_s: float = P
         while psutil.pid_exists(parent):
             time.sleep(PARENT_POLL_S)
         time.sleep(grace_s)  # the event loop's own shutdown normally finishes first
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                child.kill()
+        kill_leftover_children()
         remove_orphaned_state(temporary)
         os._exit(3)
 
@@ -494,9 +492,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(target.serve())  # not uvloop: its transports do not take the h2c sniffer's protocol switch
+    kill_leftover_children()
     if target.orphaned:
         remove_orphaned_state(temporary)
     return 0
+
+
+def kill_leftover_children() -> None:
+    """Whatever the shutdown left running (a vLLM engine process outliving its API server) dies with
+    the target: once it exits, they would have no parent to stop them."""
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            child.kill()
 
 
 def remove_orphaned_state(temporary: Path | None) -> None:

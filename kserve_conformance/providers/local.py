@@ -118,11 +118,14 @@ class LocalTargetProcess:
         return self.state_dir / "kubeconfig"
 
     def stop(self) -> None:
-        """SIGTERM lets the target stop its model servers; SIGKILL the whole group if it hangs.
+        """SIGTERM lets the target stop its model servers; then SIGKILL whatever is left of its group.
 
         A Ctrl-C while it stops (a second one, or pytest-xdist stopping its workers) must not
         leave the target running or its state directory behind: the group is killed and the
-        directory removed on the way out, whatever interrupted the wait.
+        directory removed on the way out, whatever interrupted the wait. The group is killed even
+        when the target exited by itself: a model server its shutdown missed (a vLLM engine
+        process outliving its API server) is still in the group, and would otherwise be left
+        running with no parent.
         """
         try:
             if self.process is not None and self.process.poll() is None:
@@ -130,8 +133,9 @@ class LocalTargetProcess:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(STOP_GRACE_S)
         finally:
-            if self.process is not None and self.process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
+            if self.process is not None:
+                # The group outlives its leader while a member lives, and its id is not reused meanwhile.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
             if self._tmp is not None:
