@@ -7,7 +7,8 @@ is one code path for every provider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -45,6 +46,10 @@ class ClusterAccess:
     # Where the target's servers are processes on this machine (the local target), the root of their
     # process tree: timing checks then measure the servers' own CPU wait (checks/validity.py).
     server_pid: int | None = None
+    # Blocks until the cluster can start a generative runtime's pod, raising SetupError when it never
+    # will: the local target builds its runtimes' venv in the background; a real cluster pulls images
+    # itself, so there is nothing to wait for.
+    prepare_generative: Callable[[], None] = field(default=lambda: None, compare=False)
 
 
 class Provider(Protocol):
