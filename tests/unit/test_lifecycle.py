@@ -289,13 +289,29 @@ def test_scale_to_zero_is_read_from_config_autoscaler(data: dict | None, expecte
 
 
 # --- order ---------------------------------------------------------------------------------------
-def test_load_checks_run_last_llm_load_first(tmp_path) -> None:
-    """After every other check, so the aftermath of a load the target cannot hold judges nothing else."""
+def test_a_load_runs_where_its_aftermath_judges_nothing_llm_load_first(tmp_path) -> None:
+    """A service's load runs after its other checks, and then only where the next check needs another
+    service (pytest deletes the loaded one first) or at the end: the aftermath of a load the target
+    cannot hold judges nothing else. The LLM load goes before the classic one."""
+    from kserve_conformance.checks import catalog
     from tests.unit.test_config import run
 
     done = run(tmp_path, "-m", "", "--collect-only")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    files = [line.split("::", 1)[0] for line in done.stdout.splitlines() if "::" in line]
-    tail = [f for f in files if f.endswith(("test_llm_load.py", "test_load.py"))]
-    assert tail and files[-len(tail) :] == tail, files
-    assert tail == sorted(tail, key=lambda f: f.endswith("/test_load.py")), tail  # LLM load, then classic
+    ids = sorted((e.id for e in catalog.services(every=True)), key=len, reverse=True)
+
+    def service(nodeid: str) -> str | None:
+        param = nodeid.partition("[")[2]
+        return next((i for i in ids if param == f"{i}]" or param.startswith(f"{i}-")), None)
+
+    items = [line for line in done.stdout.splitlines() if "::" in line]
+    loads = [n for n, item in enumerate(items) if item.split("::")[0].endswith(("test_llm_load.py", "test_load.py"))]
+    assert loads, items
+    for n in loads:
+        own = service(items[n])
+        later = [item for m, item in enumerate(items) if m > n and m not in loads]
+        assert own not in {service(item) for item in later}, f"{items[n]} runs before a check of its service"
+        assert not later or service(later[0]) not in (None, own), f"{items[n]} is followed by {later[0]}"
+    for n in loads:
+        if n + 1 in loads and service(items[n]) == service(items[n + 1]):
+            assert items[n].split("::")[0].endswith("test_llm_load.py"), items[n : n + 2]  # LLM load, then classic
