@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from aiohttp import web
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from kserve_local.apiserver.resources import INFERENCESERVICES, RESOURCES, isvc_validator, load_schema
-from kserve_local.apiserver.server import ApiServer
 from kserve_local.apiserver.store import Store
+from tests.unit.loopback_apiserver import loopback_api
 
 G, V, P = "serving.kserve.io", "v1beta1", "inferenceservices"
 TUTORIAL = {
@@ -36,32 +33,15 @@ TUTORIAL = {
 @pytest.fixture(scope="module")
 def api(reference: Path) -> Iterator[client.ApiClient]:
     """A store + API server on a loopback port, in its own event loop thread."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, object] = {}
 
-    async def main() -> None:
-        store = Store(RESOURCES)
+    def store() -> Store:
+        made = Store(RESOURCES)
         crd = reference / "kserve" / "crd" / "serving.kserve.io_inferenceservices.yaml"
-        store.validators[INFERENCESERVICES.key] = isvc_validator(load_schema(crd))
-        runner = web.AppRunner(ApiServer(store, lambda ns, name: None).app())
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        holder["port"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        holder["stop"] = asyncio.Event()
-        started.set()
-        await holder["stop"].wait()  # type: ignore[attr-defined]
-        await runner.cleanup()
+        made.validators[INFERENCESERVICES.key] = isvc_validator(load_schema(crd))
+        return made
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(30)
-    cfg = client.Configuration()
-    cfg.host = f"http://127.0.0.1:{holder['port']}"
-    yield client.ApiClient(cfg)
-    loop.call_soon_threadsafe(holder["stop"].set)  # type: ignore[attr-defined]
-    thread.join(10)
+    with loopback_api(store) as api_client:
+        yield api_client
 
 
 @pytest.fixture

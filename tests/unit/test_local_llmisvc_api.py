@@ -6,20 +6,15 @@ the one stored object, converted, as kube-apiserver does with KServe's conversio
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
-from aiohttp import web
 from kubernetes import client
 
-from kserve_local.apiserver.resources import RESOURCES
-from kserve_local.apiserver.server import ApiServer
-from kserve_local.apiserver.store import Store
 from kserve_local.llmisvc.conversion import CRITICALITY
+from tests.unit.loopback_apiserver import loopback_api
 
 G, P = "serving.kserve.io", "llminferenceservices"
 NS = "llm-demo"
@@ -36,31 +31,9 @@ def v1alpha1(name: str) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[client.CustomObjectsApi]:
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, object] = {}
-
-    async def main() -> None:
-        runner = web.AppRunner(ApiServer(Store(RESOURCES), lambda ns, name: None).app())
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        holder["port"] = runner.addresses[0][1]
-        holder["stop"] = stop = asyncio.Event()
-        started.set()
-        await stop.wait()
-        await runner.cleanup()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(30)
-    cfg = client.Configuration()
-    cfg.host = f"http://127.0.0.1:{holder['port']}"
-    api_client = client.ApiClient(cfg)
-    client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
-    yield client.CustomObjectsApi(api_client)
-    loop.call_soon_threadsafe(holder["stop"].set)  # type: ignore[attr-defined]
-    thread.join(10)
+    with loopback_api() as api_client:
+        client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
+        yield client.CustomObjectsApi(api_client)
 
 
 def test_written_as_v1alpha1_read_as_either(api: client.CustomObjectsApi) -> None:

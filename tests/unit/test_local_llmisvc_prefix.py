@@ -9,13 +9,11 @@ started with vLLM's ``--no-enable-prefix-caching``.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry, Counter, start_http_server
@@ -23,7 +21,6 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 from kserve_conformance.cluster import pod_proxy
 from kserve_local.apiserver import proxy
 from kserve_local.apiserver.resources import RESOURCES
-from kserve_local.apiserver.server import ApiServer
 from kserve_local.apiserver.store import ApiError, Store
 from kserve_local.faults import Fault
 from kserve_local.ingress import picker
@@ -31,6 +28,7 @@ from kserve_local.ingress.faults import GatewayFaults
 from kserve_local.kubelet import free_port
 from kserve_local.llmisvc import compose
 from kserve_local.llmisvc.workload import NO_PREFIX_CACHING, launch
+from tests.unit.loopback_apiserver import loopback_api
 from tests.unit.test_local_llmisvc import GLOBAL, finder, service
 
 NS = "prefix"
@@ -55,30 +53,9 @@ def pod(name: str, port: int | None, ip: str = "127.0.0.1", probe_scheme: str | 
 @pytest.fixture(scope="module")
 def api() -> Iterator[client.ApiClient]:
     """A real API server on loopback, in its own thread, and a kubernetes client for it."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, Any] = {}
-
-    async def main() -> None:
-        runner = web.AppRunner(ApiServer(Store(RESOURCES), lambda ns, name: None).app())
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        holder["port"] = runner.addresses[0][1]
-        holder["stop"] = stop = asyncio.Event()
-        started.set()
-        await stop.wait()
-        await runner.cleanup()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(30)
-    cfg = client.Configuration()
-    cfg.host = f"http://127.0.0.1:{holder['port']}"
-    api_client = client.ApiClient(cfg)
-    client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
-    yield api_client
-    loop.call_soon_threadsafe(holder["stop"].set)
-    thread.join(30)
+    with loopback_api() as api_client:
+        client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
+        yield api_client
 
 
 def test_the_pod_proxy_reaches_one_pod_s_own_metrics(api: client.ApiClient) -> None:
