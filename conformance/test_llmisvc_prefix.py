@@ -36,7 +36,6 @@ from kserve_conformance.checks.spec import EXTENDED, conformance, invalid_measur
 from kserve_conformance.dataplane import prefix_cache as pc
 from kserve_conformance.fixtures import llmisvc_prefix_steps as steps
 from kserve_conformance.fixtures.llmisvc import LLMISVCDeployment
-from kserve_conformance.fixtures.llmisvc_steps import service_target
 from kserve_conformance.reporting.evidence import counts_property, measured_text
 
 pytestmark = pytest.mark.usefixtures("kserve_llmisvc")
@@ -58,13 +57,7 @@ HITS = " or ".join(pc.COUNTERS["hits"])
 )
 def test_llmisvc_prefix_cache(request: pytest.FixtureRequest, kserve_llmisvc: LLMISVCDeployment) -> None:
     deployment = kserve_llmisvc
-    assert deployment.ready_at_s is not None, deployment.not_ready()
-    obj = deployment.current()
-    problem = steps.scheduler_problem(obj)
-    if problem:
-        not_applicable(problem)
-    target = service_target(deployment, obj)
-    assert target is not None, f"Ready, but the status has no URL: {obj.get('status', {}).get('addresses')}"
+    target = steps.url_of(deployment, steps.scheduled(deployment))
     pods = steps.ready_pods(deployment)
     assert pods, "Ready, but none of the workload's pods is Ready"
     measured = steps.measure(deployment, target, pods)
@@ -95,19 +88,14 @@ def test_llmisvc_prefix_cache(request: pytest.FixtureRequest, kserve_llmisvc: LL
 )
 def test_llmisvc_prefix_routing(request: pytest.FixtureRequest, kserve_llmisvc: LLMISVCDeployment) -> None:
     deployment = kserve_llmisvc
-    assert deployment.ready_at_s is not None, deployment.not_ready()
-    obj = deployment.current()
-    problem = steps.scheduler_problem(obj)
-    if problem:
-        not_applicable(problem)
+    obj = steps.scheduled(deployment)
     pods = steps.ready_pods(deployment)
     if len(pods) < 2:
         not_applicable(
             f"one endpoint: nothing to choose ({len(pods)} Ready workload pod: {', '.join(map(str, pods)) or 'none'}; "
             "--kserve-llmisvc-replicas=2 deploys two)"
         )
-    target = service_target(deployment, obj)
-    assert target is not None, f"Ready, but the status has no URL: {obj.get('status', {}).get('addresses')}"
+    target = steps.url_of(deployment, obj)
     measured = steps.measure(deployment, target, pods)
     ranked = sorted(measured.rises, key=lambda r: (-(r.requests or 0), r.pod))
     landed = ", ".join(f"{r.requests:g} of {measured.answered} on pod {r.pod}" for r in ranked if r.requests)
